@@ -1,0 +1,194 @@
+"""Candidate sites: idle properties that may host new outlets, with costs and capacities.
+
+``candidates_from_file`` reads the ``[candidates]`` table of a scenario and
+``candidates_from_geodataframe`` converts a GeoDataFrame; both return :class:`CandidateSites`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+from dataclasses import dataclass, replace
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyproj
+from numpy.typing import NDArray
+
+from siting._tables import PointTable, read_ids, read_point_table, table_from_frame
+from siting._validate import Problems, numeric_column
+from siting.projection import transform
+from siting.scenario import CandidatesSpec, display_path
+
+
+@dataclass(frozen=True)
+class CandidateSites:
+    """Candidate sites in one CRS.
+
+    Attributes
+    ----------
+    ids
+        Unique ids (strings).
+    xy
+        (m, 2) coordinates in ``crs``.
+    crs
+        Coordinate reference system of ``xy``.
+    fixed_cost
+        One-off cost of using each site, paid once however many services it hosts.
+    capacity
+        Maximum number of services per site (``inf`` = no limit).
+    floor_area_m2
+        Usable floor area per site (``inf`` = not checked).
+    allowed_services
+        Per site, the service keys it may host, or None for any service.
+    attributes
+        The input's other columns.
+    """
+
+    ids: NDArray[np.object_]
+    xy: NDArray[np.float64]
+    crs: pyproj.CRS
+    fixed_cost: NDArray[np.float64]
+    capacity: NDArray[np.float64]
+    floor_area_m2: NDArray[np.float64]
+    allowed_services: tuple[frozenset[str] | None, ...]
+    attributes: pd.DataFrame
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def to_crs(self, crs: pyproj.CRS) -> CandidateSites:
+        """The same sites with coordinates transformed to ``crs``."""
+        return replace(self, xy=transform(self.xy, self.crs, crs), crs=crs)
+
+    def allowed_matrix(self, service_keys: Collection[str]) -> NDArray[np.bool_]:
+        """(m, K) booleans: may site j host service k (in ``service_keys`` order)."""
+        keys = list(service_keys)
+        return np.array(
+            [[a is None or k in a for k in keys] for a in self.allowed_services], dtype=bool
+        ).reshape(len(self), len(keys))
+
+
+def candidates_from_file(
+    spec: CandidatesSpec, *, service_keys: Collection[str] | None = None
+) -> CandidateSites:
+    """Read the ``[candidates]`` table of a scenario.
+
+    Parameters
+    ----------
+    spec
+        The scenario's ``[candidates]`` section.
+    service_keys
+        The scenario's services, to check the ``allowed_services`` column against.
+
+    Raises
+    ------
+    DataValidationError
+        Listing every problem found.
+    """
+    problems = Problems(display_path(spec.path))
+    table = read_point_table(spec, section="[candidates]", problems=problems)
+    sites = None if table is None else _sites_from_table(table, spec, service_keys, problems)
+    return problems.result(sites)
+
+
+def candidates_from_geodataframe(
+    gdf: gpd.GeoDataFrame,
+    *,
+    id_column: str = "id",
+    fixed_cost: str | None = None,
+    capacity: str | None = None,
+    floor_area: str | None = None,
+    allowed_services: str | None = None,
+) -> CandidateSites:
+    """Convert a GeoDataFrame of candidate sites; column arguments as in ``[candidates]``."""
+    spec = CandidatesSpec(
+        path="<GeoDataFrame>",
+        id=id_column,
+        fixed_cost=fixed_cost,
+        capacity=capacity,
+        floor_area=floor_area,
+        allowed_services=allowed_services,
+    )
+    problems = Problems("candidates GeoDataFrame")
+    ids = problems.result(read_ids(gdf, id_column, section="id_column", problems=problems))
+    table = table_from_frame(gdf, ids=ids, spec=spec, section="candidates", problems=problems)
+    sites = None if table is None else _sites_from_table(table, spec, None, problems)
+    return problems.result(sites)
+
+
+def _sites_from_table(
+    table: PointTable,
+    spec: CandidatesSpec,
+    service_keys: Collection[str] | None,
+    problems: Problems,
+) -> CandidateSites | None:
+    optional = {
+        "[candidates] fixed_cost": spec.fixed_cost,
+        "[candidates] capacity": spec.capacity,
+        "[candidates] floor_area": spec.floor_area,
+        "[candidates] allowed_services": spec.allowed_services,
+    }
+    named = {key: col for key, col in optional.items() if col is not None}
+    if not problems.require_columns(table.frame, named):
+        return None
+    m = len(table.ids)
+
+    def column(name: str | None, *, blank: float, rule: str) -> NDArray[np.float64]:
+        if name is None:
+            return np.full(m, blank)
+        values = numeric_column(table.frame, name, problems, ids=table.ids)
+        values = np.where(np.isnan(values), blank, values)
+        bad = np.isnan(values) | (values < 0) | (np.isinf(values) & (values != blank))
+        problems.check_values(values, column=name, ids=table.ids, bad=bad, rule=rule)
+        return values
+
+    fixed_cost = column(
+        spec.fixed_cost, blank=np.nan, rule="costs must be finite numbers >= 0; write 0 for none"
+    )
+    capacity = column(
+        spec.capacity, blank=np.inf, rule="capacity is a number of services >= 0; blank = no limit"
+    )
+    floor_area = column(
+        spec.floor_area, blank=np.inf, rule="floor area (m²) must be >= 0; blank = not checked"
+    )
+    allowed = _allowed(table, spec.allowed_services, service_keys, problems)
+    used = {spec.id, spec.x, spec.y, *named.values()}
+    return CandidateSites(
+        ids=table.ids,
+        xy=table.xy,
+        crs=table.crs,
+        fixed_cost=np.nan_to_num(fixed_cost, nan=0.0),
+        capacity=np.floor(capacity),
+        floor_area_m2=floor_area,
+        allowed_services=allowed,
+        attributes=table.frame.drop(columns=[c for c in used if c in table.frame]),
+    )
+
+
+_SEPARATORS = re.compile(r"[;,，；|\s]+")
+
+
+def _allowed(
+    table: PointTable,
+    column: str | None,
+    service_keys: Collection[str] | None,
+    problems: Problems,
+) -> tuple[frozenset[str] | None, ...]:
+    if column is None:
+        return (None,) * len(table.ids)
+    result: list[frozenset[str] | None] = []
+    unknown: dict[str, int] = {}
+    for row, cell in enumerate(table.frame[column]):
+        keys = frozenset(k for k in _SEPARATORS.split(str(cell)) if k) if pd.notna(cell) else None
+        result.append(keys or None)
+        for key in keys or ():
+            if service_keys is not None and key not in service_keys:
+                unknown.setdefault(key, row)
+    for key, row in list(unknown.items())[:5]:
+        problems.add(
+            f"column '{column}' row {row + 1} (id '{table.ids[row]}') names service '{key}', "
+            f"which is not in the scenario; use one of {', '.join(sorted(service_keys or ()))}"
+        )
+    return tuple(result)

@@ -1,0 +1,229 @@
+"""The ``siting`` command: arguments in, library calls, a report out, an exit code.
+
+Exit codes: 0 a plan was found (``optimal``, or ``time_limit``/``feasible`` with its gap);
+2 invalid input (scenario, data or options), nothing written; 3 infeasible; 4 the solver stopped
+without any plan; 1 an unexpected internal error (``--debug`` shows the traceback).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from siting import __version__
+from siting._errors import (
+    DataValidationError,
+    InfeasibleError,
+    OutputError,
+    ScenarioError,
+    SitingError,
+    SolverUnavailableError,
+)
+from siting.outputs import check_output_dir, write_outputs
+from siting.pipeline import Run, read_inputs, run_scenario
+from siting.scenario import Scenario, SolveSpec, load_scenario
+from siting.solvers import Status
+
+EXIT_OK, EXIT_INTERNAL, EXIT_INVALID, EXIT_INFEASIBLE, EXIT_NO_SOLUTION = 0, 1, 2, 3, 4
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    help="Where to open neighbourhood services: optimal multi-service siting on a budget.",
+)
+err = Console(stderr=True, highlight=False)
+out = Console(highlight=False)
+
+
+class _Exit(Exception):  # noqa: N818 - internal control flow, not an error
+    def __init__(self, code: int) -> None:
+        self.code = code
+
+
+@contextmanager
+def _guard(*, debug: bool) -> Iterator[None]:
+    """Turn expected errors into one line each on stderr and an exit code."""
+    try:
+        yield
+    except _Exit:
+        raise
+    except (ScenarioError, DataValidationError, OutputError, SolverUnavailableError) as error:
+        _fail(error, EXIT_INVALID, debug=debug)
+    except InfeasibleError as error:
+        _fail(error, EXIT_INFEASIBLE, debug=debug, prefix="infeasible")
+    except SitingError as error:
+        _fail(error, EXIT_INVALID, debug=debug)
+    except KeyboardInterrupt:
+        err.print("interrupted; nothing was written")
+        raise _Exit(130) from None
+    except Exception as error:  # noqa: BLE001 - the last line of defence
+        if debug:
+            raise
+        err.print(f"internal error: {type(error).__name__}: {error}")
+        err.print("this is a bug in siting; rerun with --debug and report the traceback")
+        raise _Exit(EXIT_INTERNAL) from None
+
+
+def _fail(error: Exception, code: int, *, debug: bool, prefix: str = "error") -> None:
+    if debug:
+        err.print_exception()
+    for line in str(error).splitlines():
+        err.print(f"{prefix}: {line}", markup=False)
+    raise _Exit(code) from None
+
+
+DebugOption = Annotated[bool, typer.Option("--debug", help="Show tracebacks.")]
+ScenarioArgument = Annotated[
+    Path, typer.Argument(help="Scenario file (TOML).", show_default=False, dir_okay=False)
+]
+
+
+@app.command()
+def run(  # noqa: PLR0913 - one option per override
+    scenario: ScenarioArgument,
+    out_dir: Annotated[
+        Path, typer.Option("--out", "-o", help="Result folder (written atomically).")
+    ],
+    solver: Annotated[str | None, typer.Option(help="Override [solve] solver.")] = None,
+    time_limit: Annotated[
+        float | None, typer.Option("--time-limit", help="Override [solve] time_limit_s.")
+    ] = None,
+    mip_gap: Annotated[float | None, typer.Option(help="Override [solve] mip_gap.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
+    debug: DebugOption = False,
+) -> None:
+    """Solve a scenario and write its result folder."""
+    with _guard(debug=debug):
+        loaded = _with_overrides(
+            load_scenario(scenario), solver=solver, time_limit_s=time_limit, mip_gap=mip_gap
+        )
+        check_output_dir(out_dir)
+        with _progress(quiet=quiet) as progress:
+            result = run_scenario(loaded, progress=progress)
+            progress("write", None)
+            write_outputs(result, out_dir)
+            progress("write", 0.0)
+        _print_result(result, out_dir)
+        status = result.result.status
+        if status is Status.INFEASIBLE:
+            err.print("infeasible: no plan satisfies the constraints (see summary.json)")
+            raise _Exit(EXIT_INFEASIBLE)
+        if not status.has_solution:
+            err.print(f"no plan: the solver stopped with status '{status}' before finding one")
+            raise _Exit(EXIT_NO_SOLUTION)
+
+
+@app.command()
+def validate(scenario: ScenarioArgument, debug: DebugOption = False) -> None:
+    """Check a scenario and its data without solving."""
+    with _guard(debug=debug):
+        loaded = load_scenario(scenario)
+        inputs = read_inputs(loaded)
+        out.print(f"{scenario}: valid")
+        out.print(f"  demand points    {len(inputs.demand):>9,}")
+        out.print(f"  candidate sites  {len(inputs.sites):>9,}")
+        out.print(f"  existing outlets {len(inputs.existing):>9,}")
+        out.print(f"  services         {', '.join(s.key for s in loaded.services)}")
+        out.print(f"  working CRS      {inputs.demand.crs.name}")
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    out.print(f"siting {__version__}")
+
+
+def _with_overrides(scenario: Scenario, **overrides: object) -> Scenario:
+    given = {k: v for k, v in overrides.items() if v is not None}
+    if not given:
+        return scenario
+    try:
+        solve = SolveSpec.model_validate({**scenario.solve.model_dump(), **given})
+    except ValueError as error:
+        names = ", ".join(f"--{k.replace('_s', '').replace('_', '-')}" for k in given)
+        msg = f"invalid option value ({names}): {error.errors()[0]['msg']}"  # type: ignore[attr-defined]
+        raise ScenarioError(msg) from None
+    return scenario.model_copy(update={"solve": solve})
+
+
+@contextmanager
+def _progress(*, quiet: bool) -> Iterator[callable]:  # type: ignore[valid-type]
+    """A callback showing a spinner per phase and its time when done (stderr)."""
+    if quiet:
+        yield lambda _name, _seconds: None
+        return
+    labels = {
+        "read": "Reading inputs",
+        "coverage": "Computing walk-time coverage",
+        "build": "Building the model",
+        "solve": "Solving",
+        "verify": "Verifying the plan",
+        "write": "Writing results",
+    }
+    status = err.status("")
+    status.start()
+
+    def report(name: str, seconds: float | None) -> None:
+        label = labels.get(name, name)
+        if seconds is None:
+            status.update(f"{label} ...")
+        elif seconds >= 1.0:
+            err.print(f"  {label:<30} {seconds:7.2f} s")
+
+    try:
+        yield report
+    finally:
+        status.stop()
+
+
+def _print_result(run: Run, out_dir: Path) -> None:
+    result = run.result
+    gap = "n/a" if result.gap is None else f"{100 * result.gap:.4f} %"
+    budget = "none" if result.budget is None else f"{result.budget:,.0f}"
+    out.print(f"[bold]{run.name}[/bold]: status {result.status}  (solver {result.solver})")
+    objective = "n/a" if result.objective is None else f"{result.objective:,.1f}"
+    bound = "n/a" if result.bound is None else f"{result.bound:,.1f}"
+    out.print(f"objective {objective}   bound {bound}   gap {gap}")
+    out.print(f"cost {result.total_cost:,.0f} of budget {budget}; {len(result.selected)} sites")
+    table = Table(show_edge=False, header_style="bold")
+    for column in ("service", "walk min", "before %", "after %", "residents gained", "new"):
+        table.add_column(column, justify="left" if column == "service" else "right")
+    for s in result.services:
+        table.add_row(
+            s.key,
+            f"{s.walk_minutes:g}",
+            f"{s.coverage_pct_before:.1f}",
+            f"{s.coverage_pct:.1f}",
+            f"{s.gained:,.0f}",
+            str(s.new_outlets),
+        )
+    out.print(table)
+    if result.status is Status.TIME_LIMIT:
+        out.print("[yellow]stopped at the time limit: the plan is not proven optimal[/yellow]")
+    out.print(f"results in {out_dir}/")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app(standalone_mode=False)
+    except _Exit as stop:
+        sys.exit(stop.code)
+    except typer.Abort:
+        sys.exit(130)
+    except Exception as error:  # click usage errors
+        import click  # noqa: PLC0415
+
+        if isinstance(error, click.ClickException):
+            error.show()
+            sys.exit(EXIT_INVALID)
+        raise
+    sys.exit(EXIT_OK)

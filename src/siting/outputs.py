@@ -1,0 +1,173 @@
+"""Write a run's folder atomically: summary.json, selected sites (CSV, GeoPackage), coverage.csv.
+
+Everything is written to a temporary folder beside the target and renamed into place, so a
+failed or interrupted run never leaves half a result. An existing target is replaced only if it
+is empty or holds an earlier result (a ``summary.json``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from siting._errors import OutputError
+from siting.coverage import keep_columns, row_min
+from siting.pipeline import Run
+from siting.projection import WGS84, transform
+
+SUMMARY = "summary.json"
+
+
+def write_outputs(run: Run, out_dir: str | Path) -> Path:
+    """Write the result folder of ``run`` to ``out_dir`` and return its path.
+
+    Files: ``summary.json``; ``selected_sites.csv``; ``selected_sites.gpkg`` (layers
+    ``selected_sites``, one row per site, and ``new_outlets``, one row per site and service,
+    in WGS 84); ``coverage.csv`` (one row per demand point and service).
+
+    Raises
+    ------
+    OutputError
+        If ``out_dir`` exists and is neither empty nor an earlier result folder.
+    """
+    out = Path(out_dir)
+    check_output_dir(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
+    try:
+        write_folder(run, staging)
+        _replace(staging, out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return out
+
+
+def check_output_dir(out: Path) -> None:
+    """Raise :class:`OutputError` unless ``out`` is absent, empty or an earlier result folder."""
+    if not out.exists():
+        return
+    if not out.is_dir():
+        msg = f"--out {out} is a file; give a folder path"
+        raise OutputError(msg)
+    if any(out.iterdir()) and not (out / SUMMARY).is_file():
+        msg = (
+            f"--out {out} exists and is not a siting result folder (no {SUMMARY}); "
+            "choose another folder or empty this one"
+        )
+        raise OutputError(msg)
+
+
+def _replace(staging: Path, out: Path) -> None:
+    staging.chmod(0o755)
+    if not out.exists():
+        staging.rename(out)
+        return
+    old = out.with_name(f".{out.name}.{os.getpid()}.old")
+    out.rename(old)
+    staging.rename(out)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def write_folder(run: Run, folder: Path) -> None:
+    """Write every output file of ``run`` into an existing ``folder`` (not atomic)."""
+    summary = run.summary()
+    sites = selected_sites_frame(run)
+    sites.drop(columns="geometry").to_csv(folder / "selected_sites.csv", index=False)
+    gpkg = folder / "selected_sites.gpkg"
+    sites.to_file(gpkg, layer="selected_sites", driver="GPKG")
+    new_outlets_frame(run).to_file(gpkg, layer="new_outlets", driver="GPKG")
+    coverage_frame(run).to_csv(folder / "coverage.csv", index=False)
+    (folder / SUMMARY).write_text(
+        json.dumps(summary, indent=2, ensure_ascii=False, default=_json_default) + "\n",
+        encoding="utf-8",
+    )
+
+
+def selected_sites_frame(run: Run) -> gpd.GeoDataFrame:
+    """One row per used site: id, services, costs, longitude/latitude, input attributes."""
+    sites = run.inputs.sites
+    chosen = [s.index for s in run.result.selected]
+    lonlat = transform(sites.xy[chosen], sites.crs, WGS84) if chosen else np.empty((0, 2))
+    frame = pd.DataFrame(
+        {
+            "site_id": [s.site_id for s in run.result.selected],
+            "services": [";".join(s.services) for s in run.result.selected],
+            "n_services": [len(s.services) for s in run.result.selected],
+            "fixed_cost": [s.fixed_cost for s in run.result.selected],
+            "fit_out_cost": [s.fit_out_cost for s in run.result.selected],
+            "cost": [s.cost for s in run.result.selected],
+            "lon": lonlat[:, 0],
+            "lat": lonlat[:, 1],
+        }
+    )
+    extra = sites.attributes.iloc[chosen].reset_index(drop=True)
+    extra = extra[[c for c in extra.columns if c not in frame.columns and c != "geometry"]]
+    frame = pd.concat([frame, extra], axis=1)
+    return gpd.GeoDataFrame(
+        frame, geometry=gpd.points_from_xy(frame["lon"], frame["lat"]), crs=WGS84
+    )
+
+
+def new_outlets_frame(run: Run) -> gpd.GeoDataFrame:
+    """One row per new outlet (site x service) with the residents it is nearest to and covers."""
+    sites, result = run.inputs.sites, run.result
+    rows = []
+    for site in result.selected:
+        for key in site.services:
+            rows.append({"site_id": site.site_id, "service": key, "index": site.index})
+    frame = pd.DataFrame(rows, columns=["site_id", "service", "index"])
+    lonlat = transform(sites.xy[frame["index"].to_numpy(int)], sites.crs, WGS84)
+    frame = frame.drop(columns="index")
+    return gpd.GeoDataFrame(
+        frame, geometry=gpd.points_from_xy(lonlat[:, 0], lonlat[:, 1]), crs=WGS84
+    )
+
+
+def coverage_frame(run: Run) -> pd.DataFrame:
+    """Per demand point and service: weight, covered before/after, nearest serving outlet.
+
+    ``served_by`` is the nearest outlet within the threshold after the plan (an existing one or
+    a new site), ``served_by_kind`` says which, and ``walk_minutes`` is the walk to it.
+    """
+    demand, existing = run.inputs.demand, run.inputs.existing
+    parts = []
+    for k, (service, coverage) in enumerate(zip(run.services, run.coverage, strict=True)):
+        new_minutes, new_site = row_min(keep_columns(coverage.minutes, run.result.opened[:, k]))
+        old_minutes = coverage.existing_minutes
+        use_new = np.isfinite(new_minutes) & ~(old_minutes <= new_minutes)
+        use_old = np.isfinite(old_minutes) & ~use_new
+        served_by = np.full(len(demand), "", dtype=object)
+        served_by[use_new] = run.problem.site_ids[new_site[use_new]]
+        served_by[use_old] = existing.ids[coverage.existing_index[use_old]]
+        kind = np.where(use_new, "new", np.where(use_old, "existing", ""))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "demand_id": demand.ids,
+                    "service": service.key,
+                    "population": run.problem.weights[:, k],
+                    "covered_before": coverage.served_before,
+                    "covered_after": run.result.covered[:, k],
+                    "served_by": served_by,
+                    "served_by_kind": kind,
+                    "walk_minutes": np.round(np.where(use_new, new_minutes, old_minutes), 3),
+                }
+            )
+        )
+    return pd.concat(parts, ignore_index=True)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    msg = f"cannot write {type(value).__name__} to JSON"
+    raise TypeError(msg)

@@ -1,0 +1,294 @@
+"""A scenario, end to end: read, compute coverage, build, solve, verify; each phase timed.
+
+:func:`run_scenario` is what ``siting run`` calls; it returns a :class:`Run` holding the inputs
+in the working CRS, the coverage, the problem and the result, so a study can inspect any step.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from siting import __version__, settings
+from siting._errors import DataValidationError
+from siting._validate import Problems
+from siting.candidates import CandidateSites, candidates_from_file
+from siting.coverage import ServiceCoverage, coverage_from_points
+from siting.demand import DemandPoints, demand_from_file
+from siting.facilities import ExistingFacilities, facilities_from_file
+from siting.model import SitingProblem, build_model
+from siting.projection import WGS84, check_tables_overlap, transform, working_crs
+from siting.results import SitingResult, result_from_solve
+from siting.scenario import Scenario
+from siting.services import Service
+from siting.solvers import SolveOptions, get_solver
+
+Progress = Callable[[str, float | None], None]
+"""Called with a phase name when it starts (seconds None) and when it ends (seconds)."""
+
+
+@dataclass
+class Timings:
+    """Wall-clock seconds per phase, reported to an optional progress callback."""
+
+    progress: Progress | None = None
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        """Time the enclosed block as phase ``name``."""
+        if self.progress:
+            self.progress(name, None)
+        started = time.perf_counter()
+        yield
+        self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - started
+        if self.progress:
+            self.progress(name, self.seconds[name])
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """The three tables of a scenario, in one metric CRS."""
+
+    demand: DemandPoints
+    sites: CandidateSites
+    existing: ExistingFacilities
+
+
+@dataclass(frozen=True)
+class Run:
+    """Everything a run produced, for writers, reports and studies."""
+
+    name: str
+    services: tuple[Service, ...]
+    inputs: Inputs
+    coverage: tuple[ServiceCoverage, ...]
+    problem: SitingProblem
+    result: SitingResult
+    timings_s: dict[str, float]
+    scenario: Scenario | None = None
+
+    def summary(self) -> dict[str, Any]:
+        """Everything ``summary.json`` holds (see README, "Outputs")."""
+        summary: dict[str, Any] = {"scenario": self.name, **self.result.summary()}
+        existing = self.inputs.existing
+        for service in self.services:
+            summary["services"][service.key]["existing_outlets"] = int(
+                (existing.service == service.key).sum()
+            )
+        summary["timings_s"] = {k: round(v, 4) for k, v in self.timings_s.items()}
+        summary["siting_version"] = __version__
+        return summary
+
+
+def read_inputs(scenario: Scenario) -> Inputs:
+    """Read the demand, candidate and existing tables of a scenario, in one metric CRS.
+
+    Raises
+    ------
+    DataValidationError
+        Listing every problem in every table.
+    """
+    keys = [s.key for s in scenario.services]
+    messages: list[str] = []
+    demand = sites = existing = None
+    try:
+        demand = demand_from_file(scenario.demand)
+    except DataValidationError as error:
+        messages.extend(error.problems)
+    try:
+        sites = candidates_from_file(scenario.candidates, service_keys=keys)
+    except DataValidationError as error:
+        messages.extend(error.problems)
+    try:
+        existing = facilities_from_file(scenario.existing, service_keys=keys)
+    except DataValidationError as error:
+        messages.extend(error.problems)
+    if demand is None or sites is None or existing is None:
+        raise DataValidationError(messages)
+    return align_inputs(demand, sites, existing)
+
+
+def align_inputs(
+    demand: DemandPoints, sites: CandidateSites, existing: ExistingFacilities | None = None
+) -> Inputs:
+    """Move the three tables to one metric CRS and check that they describe the same place.
+
+    The CRS is the tables' own if they share a projected metric CRS, else a local transverse
+    Mercator centred on the demand (:func:`siting.projection.working_crs`).
+
+    Raises
+    ------
+    DataValidationError
+        If a table is empty or lies far from the demand points.
+    """
+    existing = existing if existing is not None else ExistingFacilities.empty(demand.crs)
+    centre = transform(demand.xy, demand.crs, WGS84).mean(axis=0) if len(demand) else (0.0, 0.0)
+    crss = [demand.crs, sites.crs] + ([existing.crs] if len(existing) else [])
+    crs = working_crs(crss, lonlat_centre=(float(centre[0]), float(centre[1])))
+    inputs = Inputs(demand.to_crs(crs), sites.to_crs(crs), existing.to_crs(crs))
+    problems = Problems("scenario")
+    if len(inputs.demand) == 0:
+        problems.add("[demand] has no rows; a plan needs residents")
+    if len(inputs.sites) == 0:
+        problems.add("[candidates] has no rows; a plan needs candidate sites")
+    check_tables_overlap(
+        {
+            "demand points": inputs.demand.xy,
+            "candidate sites": inputs.sites.xy,
+            "existing outlets": inputs.existing.xy,
+        },
+        problems=problems,
+    )
+    problems.raise_if_any()
+    return inputs
+
+
+def problem_from_inputs(
+    inputs: Inputs,
+    coverage: tuple[ServiceCoverage, ...],
+    services: tuple[Service, ...],
+    *,
+    budget: float | None,
+) -> SitingProblem:
+    """The :class:`SitingProblem` for these inputs and coverage."""
+    demand, sites = inputs.demand, inputs.sites
+    weights = np.column_stack([demand.weight(s.segment) for s in services])
+    return SitingProblem.from_coverage(
+        coverage,
+        weights,
+        services=services,
+        site_fixed_cost=sites.fixed_cost,
+        site_capacity=sites.capacity,
+        site_floor_area_m2=sites.floor_area_m2,
+        allowed=sites.allowed_matrix([s.key for s in services]),
+        budget=budget,
+        demand_ids=demand.ids,
+        site_ids=sites.ids,
+    )
+
+
+def solve(
+    problem: SitingProblem,
+    *,
+    solver: str = settings.SOLVER,
+    options: SolveOptions | None = None,
+    timings: Timings | None = None,
+) -> SitingResult:
+    """Build, solve and verify a problem: the array-level entry point for studies.
+
+    Parameters
+    ----------
+    problem
+        The instance (:meth:`SitingProblem.from_arrays`).
+    solver
+        Backend name.
+    options
+        Time limit, gap, threads, warm start.
+    timings
+        Collector for the ``build``, ``solve`` and ``verify`` phases.
+
+    Returns
+    -------
+    SitingResult
+        The plan, its status, objective, bound and gap, verified against the coverage.
+    """
+    backend = get_solver(solver)
+    options = options or SolveOptions()
+    timings = timings or Timings()
+    with timings.phase("build"):
+        model = build_model(problem)
+    with timings.phase("solve"):
+        solved = backend.solve(model, options)
+    with timings.phase("verify"):
+        return result_from_solve(model, solved, mip_gap_tolerance=options.mip_gap)
+
+
+def run_inputs(  # noqa: PLR0913 - the ingredients of a plan
+    inputs: Inputs,
+    services: tuple[Service, ...] | list[Service],
+    *,
+    budget: float | None = None,
+    speed_m_per_s: float = settings.WALK_SPEED_M_PER_S,
+    detour_factor: float = settings.DETOUR_FACTOR,
+    solver: str = settings.SOLVER,
+    options: SolveOptions | None = None,
+    name: str = "study",
+    progress: Progress | None = None,
+    timings: Timings | None = None,
+) -> Run:
+    """Coverage, model, solve and verification for inputs already in memory.
+
+    Use :func:`align_inputs` to build ``inputs`` from the ``*_from_geodataframe`` readers.
+    """
+    services = tuple(services)
+    timings = timings or Timings(progress)
+    get_solver(solver)  # fail before any work if the backend is missing
+    with timings.phase("coverage"):
+        coverage = coverage_from_points(
+            inputs.demand,
+            inputs.sites,
+            inputs.existing,
+            services,
+            speed_m_per_s=speed_m_per_s,
+            detour_factor=detour_factor,
+        )
+    with timings.phase("build"):
+        problem = problem_from_inputs(inputs, coverage, services, budget=budget)
+    result = solve(problem, solver=solver, options=options, timings=timings)
+    return Run(
+        name=name,
+        services=services,
+        inputs=inputs,
+        coverage=coverage,
+        problem=problem,
+        result=result,
+        timings_s=timings.seconds,
+    )
+
+
+def run_scenario(scenario: Scenario, *, progress: Progress | None = None) -> Run:
+    """Run a scenario end to end: read, coverage, build, solve, verify.
+
+    Parameters
+    ----------
+    scenario
+        A validated scenario (:func:`siting.load_scenario`).
+    progress
+        Optional callback told when each phase starts and ends.
+
+    Raises
+    ------
+    DataValidationError
+        If the data is invalid (nothing has been solved).
+    InfeasibleError
+        If a constraint can be proven impossible before solving.
+    SolverUnavailableError
+        If the chosen backend is not installed.
+    """
+    timings = Timings(progress)
+    get_solver(scenario.solve.solver)
+    with timings.phase("read"):
+        inputs = read_inputs(scenario)
+    run = run_inputs(
+        inputs,
+        scenario.service_list(),
+        budget=scenario.budget.total,
+        speed_m_per_s=scenario.walk.speed_m_per_s,
+        detour_factor=scenario.walk.detour_factor,
+        solver=scenario.solve.solver,
+        options=SolveOptions(
+            time_limit_s=scenario.solve.time_limit_s,
+            mip_gap=scenario.solve.mip_gap,
+            threads=scenario.solve.threads,
+            verbose=scenario.solve.verbose,
+        ),
+        name=scenario.name,
+        timings=timings,
+    )
+    return replace(run, scenario=scenario)

@@ -1,0 +1,101 @@
+"""HiGHS backend (highspy): the whole model handed over in one ``passModel`` call."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+
+from siting.solvers.base import SolveOptions, SolveResult, Solver, Status
+
+if TYPE_CHECKING:
+    from siting.model import SitingModel
+
+ROWWISE = 2
+MAXIMIZE = -1
+FEASIBLE_SOLUTION = 2
+
+
+class HighsSolver(Solver):
+    """Branch-and-cut with HiGHS, the default backend."""
+
+    name: ClassVar[str] = "highs"
+    required_modules: ClassVar[tuple[str, ...]] = ("highspy",)
+
+    STATUS_MAP: ClassVar[dict[str, Status]] = {
+        "kOptimal": Status.OPTIMAL,
+        "kModelEmpty": Status.OPTIMAL,
+        "kInfeasible": Status.INFEASIBLE,
+        "kUnboundedOrInfeasible": Status.INFEASIBLE,
+        "kTimeLimit": Status.TIME_LIMIT,
+        "kIterationLimit": Status.FEASIBLE,
+        "kSolutionLimit": Status.FEASIBLE,
+        "kInterrupt": Status.FEASIBLE,
+        "kHighsInterrupt": Status.FEASIBLE,
+        "kObjectiveBound": Status.FEASIBLE,
+        "kObjectiveTarget": Status.FEASIBLE,
+        "kMemoryLimit": Status.FEASIBLE,
+    }
+
+    def solve(self, model: SitingModel, options: SolveOptions) -> SolveResult:
+        """Solve with HiGHS; time limit, gap, threads, seed and warm start are honoured."""
+        import highspy  # noqa: PLC0415 - optional native module, imported only when used
+
+        started = time.perf_counter()
+        h = highspy._Highs()  # the plain core: no Python callbacks, no banner on stdout
+        _set_options(h, options)
+        milp = model.milp
+        A = milp.A
+        h.passModel(
+            milp.num_cols,
+            milp.num_rows,
+            A.nnz,
+            ROWWISE,
+            MAXIMIZE,
+            0.0,
+            milp.c,
+            milp.col_lower,
+            milp.col_upper,
+            milp.row_lower,
+            milp.row_upper,
+            A.indptr.astype(np.int32),
+            A.indices.astype(np.int32),
+            A.data.astype(np.float64),
+            milp.integrality.astype(np.int32),
+        )
+        if options.warm_start is not None and milp.num_cols:
+            values = model.values_from_open(options.warm_start)
+            h.setSolution(milp.num_cols, np.arange(milp.num_cols, dtype=np.int32), values)
+        h.run()
+        return self._result(h, model, time.perf_counter() - started)
+
+    def _result(self, h: Any, model: SitingModel, runtime_s: float) -> SolveResult:
+        native = h.getModelStatus().name
+        info = h.getInfo()
+        has_plan = info.primal_solution_status == FEASIBLE_SOLUTION or native == "kModelEmpty"
+        status = self.STATUS_MAP.get(native, Status.ERROR)
+        if status.has_solution and not has_plan:
+            status = Status.NO_SOLUTION
+        if not has_plan:
+            return SolveResult(status, None, None, None, self.name, runtime_s, native)
+        values = np.asarray(h.getSolution().col_value, dtype=np.float64)
+        values = values if len(values) == model.milp.num_cols else np.zeros(model.milp.num_cols)
+        objective = float(model.milp.c @ values)
+        if model.milp.integrality.any() and native != "kModelEmpty":
+            bound = float(info.mip_dual_bound)
+        else:
+            bound = objective if status is Status.OPTIMAL else None
+        if bound is not None and not np.isfinite(bound):
+            bound = None
+        return SolveResult(status, values, objective, bound, self.name, runtime_s, native)
+
+
+def _set_options(h: Any, options: SolveOptions) -> None:
+    h.setOptionValue("output_flag", bool(options.verbose))
+    h.setOptionValue("mip_rel_gap", float(options.mip_gap))
+    h.setOptionValue("random_seed", int(options.seed))
+    if options.time_limit_s is not None:
+        h.setOptionValue("time_limit", float(options.time_limit_s))
+    if options.threads is not None:
+        h.setOptionValue("threads", int(options.threads))
