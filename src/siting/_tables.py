@@ -104,7 +104,8 @@ def table_from_frame(
         return None
     if crs is None:
         return None
-    check_coordinates(xy, crs, ids=ids, problems=problems, where=f"{section} crs")
+    columns = (spec.x, spec.y) if spec.x and spec.y else ("geometry", "geometry")
+    check_coordinates(xy, crs, ids=ids, problems=problems, where=f"{section} crs", columns=columns)
     frame = pd.DataFrame(frame).reset_index(drop=True)
     return PointTable(frame=frame, ids=ids, xy=xy, crs=crs)
 

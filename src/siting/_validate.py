@@ -102,7 +102,7 @@ def _describe_rows(
 ) -> str:
     """Describe up to ``MAX_ROWS_SHOWN`` rows as ``row 7 (id 'D7') = -5``; rows are 1-based."""
     rows = list(rows)
-    shown = [f"row {r + 1} (id '{ids[r]}') = {values[r]!r}" for r in rows[:MAX_ROWS_SHOWN]]
+    shown = [f"row {r + 1} (id '{ids[r]}') = {float(values[r]):g}" for r in rows[:MAX_ROWS_SHOWN]]
     more = f" and {len(rows) - MAX_ROWS_SHOWN} more" if len(rows) > MAX_ROWS_SHOWN else ""
     return ", ".join(shown) + more
 

@@ -7,7 +7,6 @@ without any plan; 1 an unexpected internal error (``--debug`` shows the tracebac
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,7 +26,7 @@ from siting._errors import (
     SolverUnavailableError,
 )
 from siting.outputs import check_output_dir, write_outputs
-from siting.pipeline import Run, read_inputs, run_scenario
+from siting.pipeline import Progress, Run, read_inputs, run_scenario
 from siting.scenario import Scenario, SolveSpec, load_scenario
 from siting.solvers import Status
 
@@ -39,13 +38,8 @@ app = typer.Typer(
     rich_markup_mode=None,
     help="Where to open neighbourhood services: optimal multi-service siting on a budget.",
 )
-err = Console(stderr=True, highlight=False)
-out = Console(highlight=False)
-
-
-class _Exit(Exception):  # noqa: N818 - internal control flow, not an error
-    def __init__(self, code: int) -> None:
-        self.code = code
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+out = Console(highlight=False, soft_wrap=True)
 
 
 @contextmanager
@@ -53,7 +47,7 @@ def _guard(*, debug: bool) -> Iterator[None]:
     """Turn expected errors into one line each on stderr and an exit code."""
     try:
         yield
-    except _Exit:
+    except typer.Exit:
         raise
     except (ScenarioError, DataValidationError, OutputError, SolverUnavailableError) as error:
         _fail(error, EXIT_INVALID, debug=debug)
@@ -63,21 +57,21 @@ def _guard(*, debug: bool) -> Iterator[None]:
         _fail(error, EXIT_INVALID, debug=debug)
     except KeyboardInterrupt:
         err.print("interrupted; nothing was written")
-        raise _Exit(130) from None
+        raise typer.Exit(130) from None
     except Exception as error:  # noqa: BLE001 - the last line of defence
         if debug:
             raise
         err.print(f"internal error: {type(error).__name__}: {error}")
         err.print("this is a bug in siting; rerun with --debug and report the traceback")
-        raise _Exit(EXIT_INTERNAL) from None
+        raise typer.Exit(EXIT_INTERNAL) from None
 
 
 def _fail(error: Exception, code: int, *, debug: bool, prefix: str = "error") -> None:
     if debug:
         err.print_exception()
     for line in str(error).splitlines():
-        err.print(f"{prefix}: {line}", markup=False)
-    raise _Exit(code) from None
+        err.print(f"{prefix}: {line}", markup=False, soft_wrap=True)
+    raise typer.Exit(code) from None
 
 
 DebugOption = Annotated[bool, typer.Option("--debug", help="Show tracebacks.")]
@@ -108,17 +102,15 @@ def run(  # noqa: PLR0913 - one option per override
         check_output_dir(out_dir)
         with _progress(quiet=quiet) as progress:
             result = run_scenario(loaded, progress=progress)
-            progress("write", None)
-            write_outputs(result, out_dir)
-            progress("write", 0.0)
+            write_outputs(result, out_dir, progress=progress)
         _print_result(result, out_dir)
         status = result.result.status
         if status is Status.INFEASIBLE:
             err.print("infeasible: no plan satisfies the constraints (see summary.json)")
-            raise _Exit(EXIT_INFEASIBLE)
+            raise typer.Exit(EXIT_INFEASIBLE)
         if not status.has_solution:
             err.print(f"no plan: the solver stopped with status '{status}' before finding one")
-            raise _Exit(EXIT_NO_SOLUTION)
+            raise typer.Exit(EXIT_NO_SOLUTION)
 
 
 @app.command()
@@ -155,33 +147,37 @@ def _with_overrides(scenario: Scenario, **overrides: object) -> Scenario:
 
 
 @contextmanager
-def _progress(*, quiet: bool) -> Iterator[callable]:  # type: ignore[valid-type]
-    """A callback showing a spinner per phase and its time when done (stderr)."""
+def _progress(*, quiet: bool) -> Iterator[Progress]:
+    """A callback that shows the running phase (a spinner on a terminal) and slow phases' times."""
     if quiet:
         yield lambda _name, _seconds: None
         return
-    labels = {
-        "read": "Reading inputs",
-        "coverage": "Computing walk-time coverage",
-        "build": "Building the model",
-        "solve": "Solving",
-        "verify": "Verifying the plan",
-        "write": "Writing results",
-    }
-    status = err.status("")
-    status.start()
+    spinner = err.status("") if err.is_terminal else None
+    if spinner:
+        spinner.start()
 
     def report(name: str, seconds: float | None) -> None:
-        label = labels.get(name, name)
-        if seconds is None:
-            status.update(f"{label} ...")
-        elif seconds >= 1.0:
+        label = PHASE_LABELS.get(name, name)
+        if seconds is None and spinner:
+            spinner.update(f"{label} ...")
+        elif seconds is not None and seconds >= 1.0:
             err.print(f"  {label:<30} {seconds:7.2f} s")
 
     try:
         yield report
     finally:
-        status.stop()
+        if spinner:
+            spinner.stop()
+
+
+PHASE_LABELS = {
+    "read": "Reading inputs",
+    "coverage": "Computing walk-time coverage",
+    "build": "Building the model",
+    "solve": "Solving",
+    "verify": "Verifying the plan",
+    "write": "Writing results",
+}
 
 
 def _print_result(run: Run, out_dir: Path) -> None:
@@ -213,17 +209,4 @@ def _print_result(run: Run, out_dir: Path) -> None:
 
 def main() -> None:
     """Console-script entry point."""
-    try:
-        app(standalone_mode=False)
-    except _Exit as stop:
-        sys.exit(stop.code)
-    except typer.Abort:
-        sys.exit(130)
-    except Exception as error:  # click usage errors
-        import click  # noqa: PLC0415
-
-        if isinstance(error, click.ClickException):
-            error.show()
-            sys.exit(EXIT_INVALID)
-        raise
-    sys.exit(EXIT_OK)
+    app()

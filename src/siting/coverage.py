@@ -198,12 +198,13 @@ def service_coverage(
     minutes = within(walk_m_to_sites, scale=1.0 / metres_per_minute, limit=limit)
     to_outlets = within(walk_m_to_outlets, scale=1.0 / metres_per_minute, limit=limit)
     nearest_minutes, nearest = row_min(to_outlets)
-    index = np.where(nearest >= 0, outlet_index[np.maximum(nearest, 0)], -1)
+    index = np.full(len(nearest), -1, dtype=np.intp)
+    index[nearest >= 0] = outlet_index[nearest[nearest >= 0]]
     return ServiceCoverage(
         key=service.key,
         minutes=minutes,
         existing_minutes=nearest_minutes,
-        existing_index=index.astype(np.intp),
+        existing_index=index,
     )
 
 

@@ -271,7 +271,7 @@ class SitingProblem:
                 f"budget = {self.budget:,.0f} is below the cheapest possible outlet: "
                 f"{costs[j, k]:,.0f} ('{self.services[k].key}' at site '{self.site_ids[j]}': "
                 f"fixed {self.site_fixed_cost[j]:,.0f} + fit-out {self.fit_out_cost[j, k]:,.0f}); "
-                "raise the budget or lower the costs"
+                "raise [budget] total or lower the costs"
             )
             raise DataValidationError([msg])
 

@@ -17,16 +17,17 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyproj
 
 from siting._errors import OutputError
 from siting.coverage import keep_columns, row_min
-from siting.pipeline import Run
+from siting.pipeline import Progress, Run, Timings
 from siting.projection import WGS84, transform
 
 SUMMARY = "summary.json"
 
 
-def write_outputs(run: Run, out_dir: str | Path) -> Path:
+def write_outputs(run: Run, out_dir: str | Path, *, progress: Progress | None = None) -> Path:
     """Write the result folder of ``run`` to ``out_dir`` and return its path.
 
     Files: ``summary.json``; ``selected_sites.csv``; ``selected_sites.gpkg`` (layers
@@ -43,7 +44,7 @@ def write_outputs(run: Run, out_dir: str | Path) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
     try:
-        write_folder(run, staging)
+        write_folder(run, staging, progress=progress)
         _replace(staging, out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -77,15 +78,21 @@ def _replace(staging: Path, out: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def write_folder(run: Run, folder: Path) -> None:
-    """Write every output file of ``run`` into an existing ``folder`` (not atomic)."""
+def write_folder(run: Run, folder: Path, *, progress: Progress | None = None) -> None:
+    """Write every output file of ``run`` into an existing ``folder`` (not atomic).
+
+    ``summary.json`` is written last and includes the time spent writing the other files.
+    """
+    timings = Timings(progress)
+    with timings.phase("write"):
+        sites = selected_sites_frame(run)
+        sites.drop(columns="geometry").to_csv(folder / "selected_sites.csv", index=False)
+        gpkg = folder / "selected_sites.gpkg"
+        sites.to_file(gpkg, layer="selected_sites", driver="GPKG")
+        new_outlets_frame(run).to_file(gpkg, layer="new_outlets", driver="GPKG")
+        coverage_frame(run).to_csv(folder / "coverage.csv", index=False)
     summary = run.summary()
-    sites = selected_sites_frame(run)
-    sites.drop(columns="geometry").to_csv(folder / "selected_sites.csv", index=False)
-    gpkg = folder / "selected_sites.gpkg"
-    sites.to_file(gpkg, layer="selected_sites", driver="GPKG")
-    new_outlets_frame(run).to_file(gpkg, layer="new_outlets", driver="GPKG")
-    coverage_frame(run).to_csv(folder / "coverage.csv", index=False)
+    summary["timings_s"]["write"] = round(timings.seconds["write"], 4)
     (folder / SUMMARY).write_text(
         json.dumps(summary, indent=2, ensure_ascii=False, default=_json_default) + "\n",
         encoding="utf-8",
@@ -96,7 +103,7 @@ def selected_sites_frame(run: Run) -> gpd.GeoDataFrame:
     """One row per used site: id, services, costs, longitude/latitude, input attributes."""
     sites = run.inputs.sites
     chosen = [s.index for s in run.result.selected]
-    lonlat = transform(sites.xy[chosen], sites.crs, WGS84) if chosen else np.empty((0, 2))
+    lonlat = _lonlat(sites.xy[chosen], sites.crs)
     frame = pd.DataFrame(
         {
             "site_id": [s.site_id for s in run.result.selected],
@@ -125,7 +132,7 @@ def new_outlets_frame(run: Run) -> gpd.GeoDataFrame:
         for key in site.services:
             rows.append({"site_id": site.site_id, "service": key, "index": site.index})
     frame = pd.DataFrame(rows, columns=["site_id", "service", "index"])
-    lonlat = transform(sites.xy[frame["index"].to_numpy(int)], sites.crs, WGS84)
+    lonlat = _lonlat(sites.xy[frame["index"].to_numpy(int)], sites.crs)
     frame = frame.drop(columns="index")
     return gpd.GeoDataFrame(
         frame, geometry=gpd.points_from_xy(lonlat[:, 0], lonlat[:, 1]), crs=WGS84
@@ -164,6 +171,11 @@ def coverage_frame(run: Run) -> pd.DataFrame:
             )
         )
     return pd.concat(parts, ignore_index=True)
+
+
+def _lonlat(xy: np.ndarray, crs: pyproj.CRS) -> np.ndarray:
+    """WGS 84 longitude/latitude rounded to 7 decimals (about 1 cm)."""
+    return np.round(transform(xy, crs, WGS84), 7).reshape(-1, 2)
 
 
 def _json_default(value: Any) -> Any:

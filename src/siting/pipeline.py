@@ -275,20 +275,23 @@ def run_scenario(scenario: Scenario, *, progress: Progress | None = None) -> Run
     get_solver(scenario.solve.solver)
     with timings.phase("read"):
         inputs = read_inputs(scenario)
-    run = run_inputs(
-        inputs,
-        scenario.service_list(),
-        budget=scenario.budget.total,
-        speed_m_per_s=scenario.walk.speed_m_per_s,
-        detour_factor=scenario.walk.detour_factor,
-        solver=scenario.solve.solver,
-        options=SolveOptions(
-            time_limit_s=scenario.solve.time_limit_s,
-            mip_gap=scenario.solve.mip_gap,
-            threads=scenario.solve.threads,
-            verbose=scenario.solve.verbose,
-        ),
-        name=scenario.name,
-        timings=timings,
-    )
+    try:
+        run = run_inputs(
+            inputs,
+            scenario.service_list(),
+            budget=scenario.budget.total,
+            speed_m_per_s=scenario.walk.speed_m_per_s,
+            detour_factor=scenario.walk.detour_factor,
+            solver=scenario.solve.solver,
+            options=SolveOptions(
+                time_limit_s=scenario.solve.time_limit_s,
+                mip_gap=scenario.solve.mip_gap,
+                threads=scenario.solve.threads,
+                verbose=scenario.solve.verbose,
+            ),
+            name=scenario.name,
+            timings=timings,
+        )
+    except DataValidationError as error:  # a problem of the scenario's numbers, e.g. its budget
+        raise DataValidationError([f"{scenario.source}: {p}" for p in error.problems]) from None
     return replace(run, scenario=scenario)

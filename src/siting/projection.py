@@ -44,6 +44,7 @@ def check_coordinates(
     ids: NDArray[np.object_],
     problems: Problems,
     where: str,
+    columns: tuple[str, str] = ("x", "y"),
 ) -> None:
     """Record rows with missing, infinite or out-of-range coordinates, and a CRS that does not fit.
 
@@ -53,9 +54,10 @@ def check_coordinates(
     """
     finite = np.isfinite(xy).all(axis=1)
     if not finite.all():
+        axis = 0 if not np.isfinite(xy[:, 0]).all() else 1
         problems.check_values(
-            xy[:, 0],
-            column="x/y",
+            xy[:, axis],
+            column=columns[axis],
             ids=ids,
             bad=~finite,
             rule="coordinates must be numbers; fill in or remove these rows",
@@ -73,9 +75,10 @@ def check_coordinates(
                 if looks_projected
                 else "longitude must be within [-180, 180] and latitude within [-90, 90]"
             )
+            axis = 0 if (np.abs(xy[:, 0]) > 180).any() else 1
             problems.check_values(
-                xy[:, 0] if (np.abs(xy[:, 0]) > 180).any() else xy[:, 1],
-                column="x" if (np.abs(xy[:, 0]) > 180).any() else "y",
+                xy[:, axis],
+                column=columns[axis],
                 ids=ids,
                 bad=bad,
                 rule=f"out of range for {where} = {crs.to_string()}; {hint}",

@@ -16,6 +16,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -172,6 +173,7 @@ class Scenario(_Section):
     services: list[ServiceSpec] = Field(min_length=1)
     budget: BudgetSpec = BudgetSpec()
     solve: SolveSpec = SolveSpec()
+    _source: str = PrivateAttr(default="scenario")
 
     @field_validator("existing", mode="before")
     @classmethod
@@ -200,6 +202,11 @@ class Scenario(_Section):
     def name(self) -> str:
         """The scenario's name."""
         return self.scenario.name
+
+    @property
+    def source(self) -> str:
+        """Where the scenario came from (its file, for messages)."""
+        return self._source
 
     def service_list(self) -> tuple[Service, ...]:
         """The services to place, in file order."""
@@ -254,11 +261,13 @@ def scenario_from_dict(
         Listing every schema problem, one per line, each starting with ``source``.
     """
     try:
-        return Scenario.model_validate(data, context={"base_dir": Path(base_dir)})
+        scenario = Scenario.model_validate(data, context={"base_dir": Path(base_dir)})
     except ValidationError as error:
         lines = [f"{source}: {_describe(e, data)}" for e in error.errors()]
         field = ".".join(str(p) for p in error.errors()[0]["loc"])
         raise ScenarioError("\n".join(lines), path=source, field=field) from None
+    scenario._source = source  # noqa: SLF001 - set once, at creation
+    return scenario
 
 
 def display_path(path: str | Path) -> str:

@@ -46,7 +46,7 @@ def synthetic_city(  # noqa: PLR0913 - every knob of the generator
     n_demand: int = 2_000,
     n_sites: int = 300,
     n_neighbourhoods: int | None = None,
-    extent_m: float = 6_000.0,
+    extent_m: float = 8_000.0,
     existing: dict[str, int] | None = None,
     seed: int = 0,
     centre_lonlat: tuple[float, float] = (119.30, 26.08),
@@ -78,7 +78,7 @@ def synthetic_city(  # noqa: PLR0913 - every knob of the generator
 
     home = rng.choice(clusters, size=n_demand, p=weight)
     demand_xy = centres[home] + rng.normal(size=(n_demand, 2)) * spread[home, None]
-    households = np.maximum(20, rng.lognormal(mean=5.8, sigma=0.7, size=n_demand)).round()
+    households = np.maximum(20, rng.lognormal(mean=5.5, sigma=0.7, size=n_demand)).round()
     population = np.round(households * PERSONS_PER_HOUSEHOLD)
     elderly = np.round(population * rng.beta(4, 16, size=n_demand))
     children = np.round(population * rng.beta(2, 22, size=n_demand))

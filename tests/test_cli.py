@@ -1,0 +1,202 @@
+"""The command line end to end: exit codes, messages, and what is (not) written."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from conftest import DEMAND, EXISTING, SITES
+from siting.cli import app
+
+runner = CliRunner()
+
+
+def run_cli(*args: str):
+    return runner.invoke(app, list(map(str, args)))
+
+
+def test_run_writes_every_output(write_scenario, tmp_path):
+    scenario = write_scenario(budget=300)
+    out = tmp_path / "out"
+    result = run_cli("run", scenario, "--out", out, "--quiet")
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir()) == [
+        "coverage.csv",
+        "selected_sites.csv",
+        "selected_sites.gpkg",
+        "summary.json",
+    ]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["status"] == "optimal" and summary["proven_optimal"]
+    assert summary["objective"] == 1500 and summary["gap"] == 0
+    assert summary["total_cost"] == 300 and summary["budget"] == 300
+    assert {s["site_id"]: s["services"] for s in summary["selected"]} == {"s1": ["shop"], "s2": ["shop"]}
+    shop = summary["services"]["shop"]
+    assert shop["coverage_pct_before"] == pytest.approx(100 * 600 / 2100, abs=1e-3)
+    assert shop["coverage_pct"] == 100 and shop["new_outlets"] == 2 and shop["existing_outlets"] == 1
+    assert set(summary["timings_s"]) == {"read", "coverage", "build", "solve", "verify", "write"}
+    assert "objective 1,500.0" in result.output
+
+
+def test_outputs_agree_with_an_independent_recomputation(write_scenario, tmp_path):
+    """Coverage recomputed from the input tables and selected_sites.csv equals summary.json."""
+    scenario = write_scenario(budget=450)
+    out = tmp_path / "out"
+    assert run_cli("run", scenario, "--out", out, "-q").exit_code == 0
+    summary = json.loads((out / "summary.json").read_text())
+    chosen = pd.read_csv(out / "selected_sites.csv")
+    coverage = pd.read_csv(out / "coverage.csv", keep_default_na=False)
+    weights = {"shop": DEMAND["population"].to_numpy(), "care": DEMAND["pop_60plus"].to_numpy()}
+    demand_xy = DEMAND[["x", "y"]].to_numpy()
+    for key in ("shop", "care"):
+        rows = chosen[chosen["services"].str.split(";").apply(lambda s, key=key: key in s)]
+        sites_xy = SITES.set_index("id").loc[rows["site_id"], ["x", "y"]].to_numpy()
+        outlets_xy = EXISTING.loc[EXISTING["service"] == key, ["x", "y"]].to_numpy()
+        all_xy = np.vstack([sites_xy, outlets_xy]).reshape(-1, 2)
+        dist = np.hypot(*(demand_xy[:, None, :] - all_xy[None, :, :]).transpose(2, 0, 1))
+        covered = (dist <= 180 + 1e-9).any(axis=1)
+        assert summary["services"][key]["covered_population"] == pytest.approx(weights[key][covered].sum())
+        table = coverage[coverage["service"] == key]
+        assert table["covered_after"].astype(str).eq("True").to_numpy().tolist() == covered.tolist()
+
+
+def test_validate(write_scenario):
+    result = run_cli("validate", write_scenario())
+    assert result.exit_code == 0, result.output
+    assert "demand points" in result.output and "6" in result.output
+
+
+def bad_case(name):
+    """(table changes, expected message) for each kind of bad input."""
+    demand, sites, existing = DEMAND.copy(), SITES.copy(), EXISTING.copy()
+    toml = None
+    match name:
+        case "missing column":
+            demand = demand.rename(columns={"population": "pop"})
+            expect = "column 'population' .* not found"
+        case "duplicate ids":
+            sites.loc[2, "id"] = "s1"
+            expect = "duplicate id.*'s1' at rows 1, 3"
+        case "nan coordinates":
+            demand["x"] = demand["x"].astype(object)
+            demand.loc[3, "x"] = ""
+            expect = r"row 4 \(id 'd4'\)"
+        case "degrees under a projected crs":
+            sites["x"], sites["y"] = 119.3, 26.1
+            expect = "look like longitude/latitude degrees"
+        case "negative population":
+            demand.loc[1, "population"] = -5
+            expect = r"row 2 \(id 'd2'\) = -5;.*residents must be numbers >= 0"
+        case "unknown service in existing":
+            existing.loc[0, "service"] = "bakery"
+            expect = "service that is not in the scenario: row 1 .* = 'bakery'"
+        case "walk minutes zero":
+            from conftest import SCENARIO
+
+            toml = SCENARIO.format(budget=300).replace("walk_minutes = 3          # 180 m", "walk_minutes = 0")
+            expect = r"\[\[services\]\] #1 \(key 'shop'\) walk_minutes = 0"
+        case "budget below cheapest outlet":
+            from conftest import SCENARIO
+
+            toml = SCENARIO.format(budget=100)
+            expect = "budget = 100 is below the cheapest possible outlet: 150"
+        case "missing file":
+            from conftest import SCENARIO
+
+            toml = SCENARIO.format(budget=300).replace('path = "sites.csv"', 'path = "nowhere.csv"')
+            expect = "file not found: .*nowhere.csv"
+        case "out of range latitude":
+            from conftest import SCENARIO
+
+            toml = SCENARIO.format(budget=300).replace('crs = "EPSG:32650"', 'crs = "EPSG:4326"', 1)
+            demand["x"], demand["y"] = 119.3, [26.0, 95.0, 26.0, 26.0, 26.0, 26.0]
+            expect = r"row 2 \(id 'd2'\) = 95; out of range"
+    return demand, sites, existing, toml, expect
+
+
+BAD = [
+    "missing column",
+    "duplicate ids",
+    "nan coordinates",
+    "degrees under a projected crs",
+    "negative population",
+    "unknown service in existing",
+    "walk minutes zero",
+    "budget below cheapest outlet",
+    "missing file",
+    "out of range latitude",
+]
+
+
+@pytest.mark.parametrize("case", BAD)
+def test_bad_input_exits_2_and_writes_nothing(case, write_scenario, tmp_path):
+    demand, sites, existing, toml, expect = bad_case(case)
+    scenario = write_scenario(demand=demand, sites=sites, existing=existing, toml=toml)
+    out = tmp_path / "out"
+    result = run_cli("run", scenario, "--out", out, "-q")
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    lines = [line for line in result.output.splitlines() if line.startswith("error:")]
+    assert lines, result.output
+    import re
+
+    assert any(re.search(expect, line) for line in lines), result.output
+    assert not out.exists()
+    assert not list(tmp_path.glob(".out.*"))  # no staging folder left behind
+
+
+def test_infeasible_exits_3(write_scenario, tmp_path):
+    from conftest import SCENARIO
+
+    toml = SCENARIO.format(budget=300).replace("fit_out_cost = 50\n", "fit_out_cost = 50\nmin_new = 3\n", 1)
+    out = tmp_path / "out"
+    result = run_cli("run", write_scenario(toml=toml), "--out", out, "-q")
+    assert result.exit_code == 3, result.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["status"] == "infeasible" and summary["selected"] == []
+
+
+def test_refuses_to_replace_a_folder_that_is_not_a_result(write_scenario, tmp_path):
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "notes.txt").write_text("keep me")
+    result = run_cli("run", write_scenario(), "--out", out, "-q")
+    assert result.exit_code == 2 and "not a siting result folder" in result.output
+    assert (out / "notes.txt").read_text() == "keep me"
+
+
+def test_rerun_replaces_an_earlier_result(write_scenario, tmp_path):
+    out = tmp_path / "out"
+    assert run_cli("run", write_scenario(budget=300), "--out", out, "-q").exit_code == 0
+    assert run_cli("run", write_scenario(budget=450), "--out", out, "-q").exit_code == 0
+    assert json.loads((out / "summary.json").read_text())["budget"] == 450
+
+
+def test_option_overrides(write_scenario, tmp_path):
+    result = run_cli("run", write_scenario(), "--out", tmp_path / "o", "--time-limit", "-1")
+    assert result.exit_code == 2
+
+
+def test_console_script_demo(tmp_path):
+    """The installed `siting` command runs the demo scenario to a proven optimum."""
+    out = tmp_path / "demo"
+    demo = Path(__file__).resolve().parents[1] / "scenarios" / "demo" / "scenario.toml"
+    proc = subprocess.run(
+        [sys.executable, "-m", "siting", "run", str(demo), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["status"] == "optimal" and summary["gap"] <= 1e-9
+    assert summary["verification"]["ok"]
+    assert summary["total_cost"] <= summary["budget"]
