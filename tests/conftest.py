@@ -41,9 +41,7 @@ SITES = pd.DataFrame(
         "max_services": [2, 2, 2],
     }
 )
-EXISTING = pd.DataFrame(
-    {"id": ["e1"], "x": [502_000.0], "y": [2_900_050.0], "service": ["shop"]}
-)
+EXISTING = pd.DataFrame({"id": ["e1"], "x": [502_000.0], "y": [2_900_050.0], "service": ["shop"]})
 
 SCENARIO = """
 [scenario]

@@ -37,10 +37,15 @@ def test_run_writes_every_output(write_scenario, tmp_path):
     assert summary["status"] == "optimal" and summary["proven_optimal"]
     assert summary["objective"] == 1500 and summary["gap"] == 0
     assert summary["total_cost"] == 300 and summary["budget"] == 300
-    assert {s["site_id"]: s["services"] for s in summary["selected"]} == {"s1": ["shop"], "s2": ["shop"]}
+    assert {s["site_id"]: s["services"] for s in summary["selected"]} == {
+        "s1": ["shop"],
+        "s2": ["shop"],
+    }
     shop = summary["services"]["shop"]
     assert shop["coverage_pct_before"] == pytest.approx(100 * 600 / 2100, abs=1e-3)
-    assert shop["coverage_pct"] == 100 and shop["new_outlets"] == 2 and shop["existing_outlets"] == 1
+    assert (
+        shop["coverage_pct"] == 100 and shop["new_outlets"] == 2 and shop["existing_outlets"] == 1
+    )
     assert set(summary["timings_s"]) == {"read", "coverage", "build", "solve", "verify", "write"}
     assert "objective 1,500.0" in result.output
 
@@ -62,7 +67,9 @@ def test_outputs_agree_with_an_independent_recomputation(write_scenario, tmp_pat
         all_xy = np.vstack([sites_xy, outlets_xy]).reshape(-1, 2)
         dist = np.hypot(*(demand_xy[:, None, :] - all_xy[None, :, :]).transpose(2, 0, 1))
         covered = (dist <= 180 + 1e-9).any(axis=1)
-        assert summary["services"][key]["covered_population"] == pytest.approx(weights[key][covered].sum())
+        assert summary["services"][key]["covered_population"] == pytest.approx(
+            weights[key][covered].sum()
+        )
         table = coverage[coverage["service"] == key]
         assert table["covered_after"].astype(str).eq("True").to_numpy().tolist() == covered.tolist()
 
@@ -100,7 +107,9 @@ def bad_case(name):
         case "walk minutes zero":
             from conftest import SCENARIO
 
-            toml = SCENARIO.format(budget=300).replace("walk_minutes = 3          # 180 m", "walk_minutes = 0")
+            toml = SCENARIO.format(budget=300).replace(
+                "walk_minutes = 3          # 180 m", "walk_minutes = 0"
+            )
             expect = r"\[\[services\]\] #1 \(key 'shop'\) walk_minutes = 0"
         case "budget below cheapest outlet":
             from conftest import SCENARIO
@@ -155,7 +164,9 @@ def test_bad_input_exits_2_and_writes_nothing(case, write_scenario, tmp_path):
 def test_infeasible_exits_3(write_scenario, tmp_path):
     from conftest import SCENARIO
 
-    toml = SCENARIO.format(budget=300).replace("fit_out_cost = 50\n", "fit_out_cost = 50\nmin_new = 3\n", 1)
+    toml = SCENARIO.format(budget=300).replace(
+        "fit_out_cost = 50\n", "fit_out_cost = 50\nmin_new = 3\n", 1
+    )
     out = tmp_path / "out"
     result = run_cli("run", write_scenario(toml=toml), "--out", out, "-q")
     assert result.exit_code == 3, result.output
@@ -200,3 +211,45 @@ def test_console_script_demo(tmp_path):
     assert summary["status"] == "optimal" and summary["gap"] <= 1e-9
     assert summary["verification"]["ok"]
     assert summary["total_cost"] <= summary["budget"]
+    assert_demo_coverage_recomputed(demo, out, summary)
+
+
+def assert_demo_coverage_recomputed(scenario_path: Path, out: Path, summary: dict) -> None:
+    """Recompute every service's coverage from the CSV tables with geodesic distances.
+
+    Independent of siting's projection and KD-tree: pyproj.Geod on the WGS 84 ellipsoid. Pairs
+    within 1e-5 (relative) of the threshold are ambiguous between the two computations, so the
+    reported figure must lie between the strict and the loose count.
+    """
+    import tomllib
+
+    from pyproj import Geod
+
+    config = tomllib.loads(scenario_path.read_text())
+    data = scenario_path.parent
+    demand = pd.read_csv(data / config["demand"]["path"])
+    existing = pd.read_csv(data / config["existing"]["path"])
+    chosen = pd.read_csv(out / "selected_sites.csv")
+    detour = config["walk"]["detour_factor"]
+    geod = Geod(ellps="WGS84")
+    for service in config["services"]:
+        key = service["key"]
+        speed = service.get("speed_m_per_s", config["walk"]["speed_m_per_s"])
+        limit = service["walk_minutes"] * 60 * speed
+        opened = chosen[chosen["services"].str.split(";").apply(lambda s, key=key: key in s)]
+        outlets = existing[existing["service"] == key]
+        lon = np.concatenate([opened["lon"], outlets["lon"]])
+        lat = np.concatenate([opened["lat"], outlets["lat"]])
+        lon1, lon2 = np.meshgrid(demand["lon"], lon, indexing="ij")
+        lat1, lat2 = np.meshgrid(demand["lat"], lat, indexing="ij")
+        _, _, metres = geod.inv(lon1, lat1, lon2, lat2)
+        walk = np.asarray(metres).reshape(len(demand), -1) * detour
+        weight = demand[
+            config["demand"]["segments"][service["segment"]]
+            if service.get("segment")
+            else "population"
+        ]
+        strict = weight[(walk <= limit * (1 - 1e-5)).any(axis=1)].sum()
+        loose = weight[(walk <= limit * (1 + 1e-5)).any(axis=1)].sum()
+        reported = summary["services"][key]["covered_population"]
+        assert strict - 1e-6 <= reported <= loose + 1e-6, (key, strict, reported, loose)

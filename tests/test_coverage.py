@@ -27,7 +27,8 @@ def test_straight_line_pairs_equal_brute_force(seed):
     walk = straight_line_walk_m(origins, targets, max_walk_m=300, detour_factor=1.3)
     expected = brute_force_walk(origins, targets, 1.3)
     rows = np.repeat(np.arange(len(origins)), np.diff(walk.indptr))
-    assert set(zip(rows, walk.indices, strict=True)) == set(zip(*np.nonzero(expected <= 300)))
+    pairs = set(zip(rows, walk.indices, strict=True))
+    assert pairs == set(zip(*np.nonzero(expected <= 300), strict=True))
     assert np.allclose(walk.data, expected[rows, walk.indices])
     assert walk.has_sorted_indices
     assert (walk[[0]].toarray()[0, 0]) == 0.0 and pattern(walk)[0, 0]
@@ -48,7 +49,9 @@ def test_empty_inputs():
 
 
 def test_within_keeps_zeros_and_filters():
-    m = sparse.csr_array((np.array([0.0, 5.0, 2.0]), np.array([0, 2, 1]), np.array([0, 2, 2, 3])), shape=(3, 3))
+    m = sparse.csr_array(
+        (np.array([0.0, 5.0, 2.0]), np.array([0, 2, 1]), np.array([0, 2, 2, 3])), shape=(3, 3)
+    )
     w = within(m, scale=1.0, limit=2.0)
     assert w.nnz == 2 and pattern(w)[0, 0] and pattern(w)[2, 1] and not pattern(w)[0, 2]
 
@@ -78,7 +81,9 @@ def test_aggregate_rows_is_exact(seed):
 
 
 def test_aggregate_rows_survives_a_hash_collision(monkeypatch):
-    monkeypatch.setattr("siting.coverage._row_hash", lambda matrix, seed: np.zeros(matrix.shape[0], np.uint64))
+    monkeypatch.setattr(
+        "siting.coverage._row_hash", lambda matrix, seed: np.zeros(matrix.shape[0], np.uint64)
+    )
     dense = np.array([[1, 0, 1], [0, 1, 1], [1, 0, 1], [1, 1, 0]], bool)
-    unique, summed, group = aggregate_rows(sparse.csr_array(dense), np.ones(4))
+    unique, _summed, group = aggregate_rows(sparse.csr_array(dense), np.ones(4))
     assert unique.shape[0] == 3 and np.array_equal(unique.toarray()[group], dense)

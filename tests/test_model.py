@@ -16,9 +16,7 @@ BACKENDS = [name for name, backend in SOLVERS.items() if backend.is_available()]
 
 # Six residents on a line and three sites (the tiny scenario of conftest.py, by hand):
 # site 0 reaches demand 0-2, site 1 reaches 3-4, site 2 reaches 5.
-REACH = np.array(
-    [[1, 0, 0], [1, 0, 0], [1, 0, 0], [0, 1, 0], [0, 1, 0], [0, 0, 1]], dtype=bool
-)
+REACH = np.array([[1, 0, 0], [1, 0, 0], [1, 0, 0], [0, 1, 0], [0, 1, 0], [0, 0, 1]], dtype=bool)
 POPULATION = np.array([100, 200, 300, 400, 500, 600.0])
 
 
@@ -102,20 +100,26 @@ def test_infeasible_minimum_is_reported_not_raised(backend):
 
 def test_minimum_above_available_sites_is_proven_before_solving():
     problem = tiny(budget=1000, capacity=(0, 2, 2), shop={"min_new": 3})
-    with pytest.raises(InfeasibleError, match="min_new = 3 .* only 2 candidate site"):
+    with pytest.raises(InfeasibleError, match=r"min_new = 3 .* only 2 candidate site"):
         build_model(problem)
 
 
 def test_budget_below_cheapest_outlet():
-    with pytest.raises(DataValidationError, match=r"budget = 100 is below the cheapest possible outlet: 150"):
+    with pytest.raises(
+        DataValidationError, match=r"budget = 100 is below the cheapest possible outlet: 150"
+    ):
         tiny(budget=100)
 
 
 def test_bad_arrays_are_rejected():
     with pytest.raises(DataValidationError, match=r"weights has 1 NaN"):
-        SitingProblem.from_arrays([REACH], np.array([1, np.nan, 1, 1, 1, 1.0]), services=[Service("a", 5)])
+        SitingProblem.from_arrays(
+            [REACH], np.array([1, np.nan, 1, 1, 1, 1.0]), services=[Service("a", 5)]
+        )
     with pytest.raises(DataValidationError, match="site_fixed_cost has shape"):
-        SitingProblem.from_arrays([REACH], POPULATION, services=[Service("a", 5)], site_fixed_cost=np.ones(4))
+        SitingProblem.from_arrays(
+            [REACH], POPULATION, services=[Service("a", 5)], site_fixed_cost=np.ones(4)
+        )
     with pytest.raises(DataValidationError, match="2 matrices for 1 services"):
         SitingProblem.from_arrays([REACH, REACH], POPULATION, services=[Service("a", 5)])
 
@@ -193,7 +197,10 @@ def brute_force(problem: SitingProblem) -> float | None:
         if ((opened * area).sum(axis=1) > problem.site_floor_area_m2).any():
             continue
         counts = opened.sum(axis=0)
-        if any(c < s.min_new or (s.max_new is not None and c > s.max_new) for c, s in zip(counts, problem.services)):
+        if any(
+            c < s.min_new or (s.max_new is not None and c > s.max_new)
+            for c, s in zip(counts, problem.services, strict=False)
+        ):
             continue
         if plan_cost(problem, opened) > problem.budget + 1e-9:
             continue

@@ -37,7 +37,9 @@ def test_defaults():
 
 
 def test_unknown_key_is_rejected_with_the_allowed_keys():
-    with pytest.raises(ScenarioError, match=r"unknown key 'speed' in \[walk\]; allowed keys: speed_m_per_s"):
+    with pytest.raises(
+        ScenarioError, match=r"unknown key 'speed' in \[walk\]; allowed keys: speed_m_per_s"
+    ):
         scenario_from_dict(minimal(walk={"speed": 1.2}))
 
 
@@ -47,7 +49,9 @@ def test_unknown_top_level_table_is_rejected():
 
 
 def test_walk_minutes_must_be_positive_and_message_names_the_service():
-    bad = minimal(services=[{"key": "a", "walk_minutes": 5}, {"key": "pharmacy", "walk_minutes": -5}])
+    bad = minimal(
+        services=[{"key": "a", "walk_minutes": 5}, {"key": "pharmacy", "walk_minutes": -5}]
+    )
     with pytest.raises(
         ScenarioError,
         match=r"\[\[services\]\] #2 \(key 'pharmacy'\) walk_minutes = -5; must be greater than 0",
@@ -74,7 +78,9 @@ def test_duplicate_service_keys_and_unknown_segment():
     with pytest.raises(ScenarioError, match="repeated: a"):
         scenario_from_dict(minimal(services=[{"key": "a", "walk_minutes": 5}] * 2))
     with pytest.raises(ScenarioError, match="segment = 'elderly' is not a demand segment"):
-        scenario_from_dict(minimal(services=[{"key": "a", "walk_minutes": 5, "segment": "elderly"}]))
+        scenario_from_dict(
+            minimal(services=[{"key": "a", "walk_minutes": 5, "segment": "elderly"}])
+        )
 
 
 def test_solver_must_be_known():
@@ -89,7 +95,9 @@ def test_x_without_y_is_rejected():
 
 
 def test_existing_accepts_one_or_several_tables():
-    one = scenario_from_dict(minimal(existing={"path": "e.csv", "x": "x", "y": "y", "crs": "EPSG:4326"}))
+    one = scenario_from_dict(
+        minimal(existing={"path": "e.csv", "x": "x", "y": "y", "crs": "EPSG:4326"})
+    )
     many = scenario_from_dict(
         minimal(existing=[{"path": "e.csv", "crs": "EPSG:4326"}, {"path": "f.gpkg"}])
     )

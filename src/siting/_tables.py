@@ -38,9 +38,7 @@ class PointTable:
     crs: pyproj.CRS
 
 
-def read_point_table(
-    spec: TableSpec, *, section: str, problems: Problems
-) -> PointTable | None:
+def read_point_table(spec: TableSpec, *, section: str, problems: Problems) -> PointTable | None:
     """Read ``spec.path`` and extract ids and coordinates, recording problems.
 
     Parameters
@@ -131,7 +129,7 @@ def _read_frame(
                 return gpd.read_parquet(path)
             except (ValueError, KeyError):
                 return pd.read_parquet(path)
-    except Exception as error:  # noqa: BLE001 - any reader failure is a user-file problem
+    except Exception as error:
         problems.add(f"cannot read {shown}: {error}; check that it is a valid {suffix} file")
         return None
     problems.add(

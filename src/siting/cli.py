@@ -58,7 +58,7 @@ def _guard(*, debug: bool) -> Iterator[None]:
     except KeyboardInterrupt:
         err.print("interrupted; nothing was written")
         raise typer.Exit(130) from None
-    except Exception as error:  # noqa: BLE001 - the last line of defence
+    except Exception as error:
         if debug:
             raise
         err.print(f"internal error: {type(error).__name__}: {error}")
@@ -81,7 +81,7 @@ ScenarioArgument = Annotated[
 
 
 @app.command()
-def run(  # noqa: PLR0913 - one option per override
+def run(
     scenario: ScenarioArgument,
     out_dir: Annotated[
         Path, typer.Option("--out", "-o", help="Result folder (written atomically).")

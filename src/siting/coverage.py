@@ -121,9 +121,7 @@ def _csr_from_pairs(
     order = np.lexsort((cols, rows))
     indptr = np.zeros(shape[0] + 1, dtype=np.int64)
     np.cumsum(np.bincount(rows, minlength=shape[0]), out=indptr[1:])
-    return sparse.csr_array(
-        (values[order], cols[order].astype(np.int32), indptr), shape=shape
-    )
+    return sparse.csr_array((values[order], cols[order].astype(np.int32), indptr), shape=shape)
 
 
 def walk_limit_m(service: Service, default_speed_m_per_s: float) -> float:
@@ -164,9 +162,7 @@ def coverage_from_points(
             max_walk_m=walk_limit_m(service, speed_m_per_s),
             detour_factor=detour_factor,
         )
-        result.append(
-            service_coverage(service, to_sites, to_outlets, outlets, speed_m_per_s=speed)
-        )
+        result.append(service_coverage(service, to_sites, to_outlets, outlets, speed_m_per_s=speed))
     return tuple(result)
 
 
@@ -275,7 +271,7 @@ def aggregate_rows(
     """
     matrix = sparse.csr_array(matrix)
     matrix.sort_indices()
-    n = matrix.shape[0]
+    matrix.shape[0]
     lengths = np.diff(matrix.indptr)
     keys = np.column_stack(
         [lengths.astype(np.uint64), *(_row_hash(matrix, seed) for seed in (11, 29))]

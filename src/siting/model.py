@@ -106,7 +106,7 @@ class SitingProblem:
         return tuple(s.key for s in self.services)
 
     @classmethod
-    def from_arrays(  # noqa: PLR0913 - one keyword per model ingredient
+    def from_arrays(
         cls,
         coverage: Sequence[sparse.sparray | sparse.spmatrix | NDArray[np.bool_]],
         weights: NDArray[np.float64],
@@ -276,7 +276,9 @@ class SitingProblem:
             raise DataValidationError([msg])
 
 
-def _as_csr_pattern(matrix: sparse.sparray | sparse.spmatrix | NDArray[np.bool_]) -> sparse.csr_array:
+def _as_csr_pattern(
+    matrix: sparse.sparray | sparse.spmatrix | NDArray[np.bool_],
+) -> sparse.csr_array:
     """A CSR boolean structure; for sparse input every stored entry (even 0.0) counts."""
     if sparse.issparse(matrix):
         csr = sparse.csr_array(matrix)
@@ -384,6 +386,11 @@ class SitingModel:
         """Number of z columns."""
         return int(self.z_site.shape[0])
 
+    @property
+    def coverage_bound(self) -> float:
+        """A valid upper bound on the objective: every reachable demand row covered."""
+        return float(self.y_weight.sum())
+
     def open_matrix(self, values: NDArray[np.float64]) -> NDArray[np.bool_]:
         """(m, K) booleans from a column vector: x > 0.5 means the outlet opens."""
         opened = np.zeros((self.problem.num_sites, len(self.problem.services)), dtype=bool)
@@ -435,10 +442,7 @@ def build_model(problem: SitingProblem) -> SitingModel:
         reach = reach[np.flatnonzero(nonempty)]
         demand_rows += int(nonempty.sum())
         unique, summed, _ = aggregate_rows(reach, problem.weights[rows, k][nonempty])
-        if service.min_new > 0:
-            sites = np.flatnonzero(usable[:, k])
-        else:
-            sites = np.unique(unique.indices)
+        sites = np.flatnonzero(usable[:, k]) if service.min_new > 0 else np.unique(unique.indices)
         x_sites_per_k.append(sites)
         blocks.append(unique)
         y_service.append(np.full(unique.shape[0], k, dtype=np.intp))
@@ -462,7 +466,11 @@ def build_model(problem: SitingProblem) -> SitingModel:
     # y_r - sum_{x covering r} x <= 0
     rows.add_block(
         sparse.hstack(
-            [-y_cover.astype(np.float64), sparse.csr_array((num_y, num_z)), sparse.eye_array(num_y)],
+            [
+                -y_cover.astype(np.float64),
+                sparse.csr_array((num_y, num_z)),
+                sparse.eye_array(num_y),
+            ],
             format="csr",
         ),
         upper=0.0,
@@ -484,12 +492,14 @@ def build_model(problem: SitingProblem) -> SitingModel:
     floor = problem.site_floor_area_m2[z_site]
     tight = np.flatnonzero(area_at > floor)
     if tight.size:  # sum_k a_k x_jk - area_j z_j <= 0
-        rows.add_block(
-            _per_site_rows(x_z, area, tight, floor, num_x, rows.num_cols), upper=0.0
-        )
+        rows.add_block(_per_site_rows(x_z, area, tight, floor, num_x, rows.num_cols), upper=0.0)
     if problem.budget is not None:
         cost = np.concatenate(
-            [problem.fit_out_cost[x_site, x_service], problem.site_fixed_cost[z_site], np.zeros(num_y)]
+            [
+                problem.fit_out_cost[x_site, x_service],
+                problem.site_fixed_cost[z_site],
+                np.zeros(num_y),
+            ]
         )
         rows.add_block(sparse.csr_array(cost[None, :]), upper=problem.budget)
     for k, service in enumerate(problem.services):
@@ -558,7 +568,8 @@ def _cover_matrix(
         indices = column_of_site[block.indices]
         parts.append(
             sparse.csr_array(
-                (np.ones(block.nnz, dtype=bool), indices, block.indptr), shape=(block.shape[0], num_x)
+                (np.ones(block.nnz, dtype=bool), indices, block.indptr),
+                shape=(block.shape[0], num_x),
             )
         )
     if not parts:

@@ -6,6 +6,7 @@ in the working CRS, the coverage, the problem and the result, so a study can ins
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -27,6 +28,7 @@ from siting.results import SitingResult, result_from_solve
 from siting.scenario import Scenario
 from siting.services import Service
 from siting.solvers import SolveOptions, get_solver
+from siting.solvers.heuristic import greedy_plan
 
 Progress = Callable[[str, float | None], None]
 """Called with a phase name when it starts (seconds None) and when it ends (seconds)."""
@@ -204,12 +206,14 @@ def solve(
     with timings.phase("build"):
         model = build_model(problem)
     with timings.phase("solve"):
+        if options.warm_start is None and options.heuristic_warm_start:
+            options = dataclasses.replace(options, warm_start=greedy_plan(model))
         solved = backend.solve(model, options)
     with timings.phase("verify"):
         return result_from_solve(model, solved, mip_gap_tolerance=options.mip_gap)
 
 
-def run_inputs(  # noqa: PLR0913 - the ingredients of a plan
+def run_inputs(
     inputs: Inputs,
     services: tuple[Service, ...] | list[Service],
     *,

@@ -136,9 +136,7 @@ def is_metric(crs: pyproj.CRS) -> bool:
     )
 
 
-def working_crs(
-    crss: Sequence[pyproj.CRS], *, lonlat_centre: tuple[float, float]
-) -> pyproj.CRS:
+def working_crs(crss: Sequence[pyproj.CRS], *, lonlat_centre: tuple[float, float]) -> pyproj.CRS:
     """The metric CRS a run computes in.
 
     Parameters
@@ -164,9 +162,7 @@ def working_crs(
     )
 
 
-def check_tables_overlap(
-    extents: dict[str, NDArray[np.float64]], *, problems: Problems
-) -> None:
+def check_tables_overlap(extents: dict[str, NDArray[np.float64]], *, problems: Problems) -> None:
     """Record tables that lie more than 100 km from the demand points (a wrong CRS, usually).
 
     ``extents`` maps a table name to its (n, 2) metric coordinates; the first entry is demand.

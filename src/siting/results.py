@@ -242,6 +242,9 @@ def result_from_solve(
         opened = prune_redundant(problem, model.open_matrix(solved.values))
     covered = covered_by_plan(problem, opened)
     objective = plan_value(problem, opened) if solved.status.has_solution else None
+    bound = solved.bound
+    if bound is None and solved.status.has_solution:
+        bound = model.coverage_bound  # the solver proved nothing tighter before it stopped
     outcomes = []
     for k, service in enumerate(problem.services):
         w = problem.weights[:, k]
@@ -270,7 +273,7 @@ def result_from_solve(
     return SitingResult(
         status=solved.status,
         objective=objective,
-        bound=solved.bound,
+        bound=bound,
         solver_objective=solved.objective,
         opened=opened,
         covered=covered,

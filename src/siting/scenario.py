@@ -266,7 +266,7 @@ def scenario_from_dict(
         lines = [f"{source}: {_describe(e, data)}" for e in error.errors()]
         field = ".".join(str(p) for p in error.errors()[0]["loc"])
         raise ScenarioError("\n".join(lines), path=source, field=field) from None
-    scenario._source = source  # noqa: SLF001 - set once, at creation
+    scenario._source = source
     return scenario
 
 

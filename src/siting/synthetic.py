@@ -24,7 +24,9 @@ from siting.projection import WGS84, transform, working_crs
 PERSONS_PER_HOUSEHOLD = 2.8
 
 # type: (share, fixed cost range, capacity range, floor area range m²)
-PROPERTY_TYPES: dict[str, tuple[float, tuple[float, float], tuple[int, int], tuple[float, float]]] = {
+PROPERTY_TYPES: dict[
+    str, tuple[float, tuple[float, float], tuple[int, int], tuple[float, float]]
+] = {
     "vacant_shop": (0.45, (40_000, 160_000), (1, 2), (60, 250)),
     "warehouse": (0.2, (100_000, 300_000), (2, 3), (300, 1_500)),
     "old_factory": (0.15, (200_000, 600_000), (3, 4), (800, 3_000)),
@@ -41,7 +43,7 @@ class SyntheticCity:
     existing: pd.DataFrame
 
 
-def synthetic_city(  # noqa: PLR0913 - every knob of the generator
+def synthetic_city(
     *,
     n_demand: int = 2_000,
     n_sites: int = 300,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from siting._errors import SolverUnavailableError
-from siting.solvers.base import SolveOptions, SolveResult, Solver, Status, relative_gap
+from siting.solvers.base import SolveOptions, Solver, SolveResult, Status, relative_gap
 from siting.solvers.highs import HighsSolver
 
 if TYPE_CHECKING:
@@ -35,13 +35,17 @@ def get_solver(name: str) -> Solver:
         raise SolverUnavailableError(msg) from None
     if not backend.is_available():
         modules = ", ".join(backend.required_modules)
-        install = f"pip install 'siting[{backend.extra}]'" if backend.extra else f"pip install {modules}"
+        install = (
+            f"pip install 'siting[{backend.extra}]'" if backend.extra else f"pip install {modules}"
+        )
         msg = f"solver '{name}' needs {modules}, which is not installed; run: {install}"
         raise SolverUnavailableError(msg)
     return backend()
 
 
-def solve_model(model: SitingModel, *, solver: str = "highs", options: SolveOptions | None = None) -> SolveResult:
+def solve_model(
+    model: SitingModel, *, solver: str = "highs", options: SolveOptions | None = None
+) -> SolveResult:
     """Solve a built model with the named backend."""
     return get_solver(solver).solve(model, options or SolveOptions())
 

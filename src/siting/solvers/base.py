@@ -64,6 +64,9 @@ class SolveOptions:
         Show the solver's log.
     warm_start
         (m, K) boolean plan to start from, or None.
+    heuristic_warm_start
+        When ``warm_start`` is None, start from the greedy plan (:mod:`siting.solvers.heuristic`)
+        so that even a run stopped early holds a plan at least as good as greedy.
     seed
         Random seed for solvers that take one.
     """
@@ -73,6 +76,7 @@ class SolveOptions:
     threads: int | None = None
     verbose: bool = False
     warm_start: NDArray[np.bool_] | None = None
+    heuristic_warm_start: bool = True
     seed: int = 0
 
 

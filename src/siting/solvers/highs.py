@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from siting.solvers.base import SolveOptions, SolveResult, Solver, Status
+from siting.solvers.base import SolveOptions, Solver, SolveResult, Status
 
 if TYPE_CHECKING:
     from siting.model import SitingModel
@@ -40,7 +40,7 @@ class HighsSolver(Solver):
 
     def solve(self, model: SitingModel, options: SolveOptions) -> SolveResult:
         """Solve with HiGHS; time limit, gap, threads, seed and warm start are honoured."""
-        import highspy  # noqa: PLC0415 - optional native module, imported only when used
+        import highspy
 
         started = time.perf_counter()
         h = highspy._Highs()  # the plain core: no Python callbacks, no banner on stdout
