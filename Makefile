@@ -23,6 +23,7 @@ lint: $(BIN)/siting
 	$(BIN)/python -m pip install --quiet ruff mypy
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/mypy src
 
 clean:
 	rm -rf $(VENV) results .pytest_cache

@@ -18,7 +18,7 @@ import pyproj
 import shapely
 from numpy.typing import NDArray
 
-from siting._validate import Problems, numeric_column
+from siting._validate import Ids, Problems, numeric_column
 from siting.projection import check_coordinates, parse_crs
 from siting.scenario import TableSpec, display_path
 
@@ -157,7 +157,7 @@ def read_ids(
     if not problems.require_columns(frame, {f"{section} id": column}):
         return None
     values = frame[column]
-    ids = values.astype(object).where(values.notna(), "").map(str).str.strip().to_numpy(object)
+    ids: Ids = values.astype(object).where(values.notna(), "").map(str).str.strip().to_numpy(object)
     empty = ids == ""
     if empty.any():
         rows = ", ".join(str(r + 1) for r in np.flatnonzero(empty)[:5])

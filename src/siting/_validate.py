@@ -7,7 +7,7 @@ line each, so a planner fixes a file in one pass instead of one error per run.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import TypeVar
 
 import numpy as np
@@ -18,6 +18,8 @@ from siting._errors import DataValidationError
 
 MAX_ROWS_SHOWN = 5
 T = TypeVar("T")
+Ids = NDArray[np.object_]
+"""Row ids as an object array of str."""
 
 
 class Problems:
@@ -62,7 +64,7 @@ class Problems:
                 ok = False
         return ok
 
-    def check_unique_ids(self, ids: NDArray[np.str_], column: str) -> None:
+    def check_unique_ids(self, ids: Ids, column: str) -> None:
         """Record duplicate ids in ``column``, naming the first few duplicates and their rows."""
         series = pd.Series(ids)
         duplicated = series[series.duplicated(keep=False)]
@@ -83,7 +85,7 @@ class Problems:
         values: NDArray[np.float64],
         *,
         column: str,
-        ids: Sequence[str] | NDArray[np.str_],
+        ids: Ids,
         bad: NDArray[np.bool_],
         rule: str,
     ) -> None:
@@ -97,9 +99,7 @@ class Problems:
         )
 
 
-def _describe_rows(
-    rows: Iterable[int], ids: Sequence[str] | NDArray[np.str_], values: NDArray[np.float64]
-) -> str:
+def _describe_rows(rows: Iterable[int], ids: Ids, values: NDArray[np.float64]) -> str:
     """Describe up to ``MAX_ROWS_SHOWN`` rows as ``row 7 (id 'D7') = -5``; rows are 1-based."""
     rows = list(rows)
     shown = [f"row {r + 1} (id '{ids[r]}') = {float(values[r]):g}" for r in rows[:MAX_ROWS_SHOWN]]
@@ -108,11 +108,11 @@ def _describe_rows(
 
 
 def numeric_column(
-    frame: pd.DataFrame, column: str, problems: Problems, *, ids: NDArray[np.str_]
+    frame: pd.DataFrame, column: str, problems: Problems, *, ids: Ids
 ) -> NDArray[np.float64]:
     """Return ``frame[column]`` as float64, recording text that is not a number as a problem."""
     raw = frame[column]
-    values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64)
+    values: NDArray[np.float64] = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64)
     not_numbers = np.isnan(values) & raw.notna().to_numpy()
     if not_numbers.any():
         rows = np.flatnonzero(not_numbers)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -104,7 +105,7 @@ def candidates_from_geodataframe(
 ) -> CandidateSites:
     """Convert a GeoDataFrame of candidate sites; column arguments as in ``[candidates]``."""
     spec = CandidatesSpec(
-        path="<GeoDataFrame>",
+        path=Path("<GeoDataFrame>"),
         id=id_column,
         fixed_cost=fixed_cost,
         capacity=capacity,

@@ -281,7 +281,7 @@ def aggregate_rows(
     if not _same_rows(matrix, representative[group]):
         representative, group = _exact_groups(matrix)
     unique = pattern(matrix[representative])
-    summed = np.bincount(group, weights=weights, minlength=len(representative))
+    summed = np.bincount(group, weights=weights, minlength=len(representative)).astype(np.float64)
     return unique, summed, group.astype(np.intp, copy=False)
 
 
@@ -291,7 +291,8 @@ def _row_hash(matrix: sparse.csr_array, seed: int) -> NDArray[np.uint64]:
     column_values = rng.integers(1, np.iinfo(np.int64).max, size=matrix.shape[1], dtype=np.uint64)
     cumulative = np.zeros(matrix.nnz + 1, dtype=np.uint64)
     np.cumsum(column_values[matrix.indices], dtype=np.uint64, out=cumulative[1:])
-    return cumulative[matrix.indptr[1:]] - cumulative[matrix.indptr[:-1]]
+    hashes: NDArray[np.uint64] = cumulative[matrix.indptr[1:]] - cumulative[matrix.indptr[:-1]]
+    return hashes
 
 
 def _same_rows(matrix: sparse.csr_array, other: NDArray[np.intp]) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -92,7 +93,10 @@ def demand_from_geodataframe(
         Extra weights, ``{segment name: column}``, e.g. ``{"elderly": "pop_60plus"}``.
     """
     spec = DemandSpec(
-        path="<GeoDataFrame>", id=id_column, population=population, segments=dict(segments or {})
+        path=Path("<GeoDataFrame>"),
+        id=id_column,
+        population=population,
+        segments=dict(segments or {}),
     )
     problems = Problems("demand GeoDataFrame")
     ids = problems.result(read_ids(gdf, id_column, section="id_column", problems=problems))

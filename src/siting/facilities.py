@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -110,7 +111,7 @@ def facilities_from_geodataframe(
     gdf: gpd.GeoDataFrame, *, id_column: str = "id", service: str = "service"
 ) -> ExistingFacilities:
     """Convert a GeoDataFrame of existing outlets with a service-key column."""
-    spec = ExistingSpec(path="<GeoDataFrame>", id=id_column, service=service)
+    spec = ExistingSpec(path=Path("<GeoDataFrame>"), id=id_column, service=service)
     problems = Problems("existing GeoDataFrame")
     ids = problems.result(read_ids(gdf, id_column, section="id_column", problems=problems))
     table = table_from_frame(gdf, ids=ids, spec=spec, section="existing", problems=problems)

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -289,8 +290,8 @@ def _as_csr_pattern(
 
 
 def _default(
-    value: NDArray[np.generic] | None, shape: tuple[int, ...], fill: object, dtype: type = float
-) -> NDArray[np.generic]:
+    value: NDArray[Any] | None, shape: tuple[int, ...], fill: object, dtype: type = float
+) -> NDArray[Any]:
     if value is None:
         return np.full(shape, fill, dtype=dtype)
     return np.asarray(value, dtype=dtype)
@@ -462,9 +463,9 @@ def build_model(problem: SitingProblem) -> SitingModel:
     x_z = z_of_site[x_site]
     y_weights = np.concatenate(y_weight) if y_weight else np.empty(0)
 
-    rows = _RowBuilder(num_cols=num_x + num_z + num_y)
+    constraints = _RowBuilder(num_cols=num_x + num_z + num_y)
     # y_r - sum_{x covering r} x <= 0
-    rows.add_block(
+    constraints.add_block(
         sparse.hstack(
             [
                 -y_cover.astype(np.float64),
@@ -476,7 +477,7 @@ def build_model(problem: SitingProblem) -> SitingModel:
         upper=0.0,
     )
     # x_jk - z_j <= 0
-    rows.add_block(
+    constraints.add_block(
         _two_per_row(np.arange(num_x), 1.0, num_x + x_z, -1.0, num_x + num_z + num_y),
         upper=0.0,
     )
@@ -484,15 +485,18 @@ def build_model(problem: SitingProblem) -> SitingModel:
     capacity = problem.site_capacity[z_site]
     tight = np.flatnonzero(capacity < count_at[z_site])
     if tight.size:  # sum_k x_jk - cap_j z_j <= 0
-        rows.add_block(
-            _per_site_rows(x_z, np.ones(num_x), tight, capacity, num_x, rows.num_cols), upper=0.0
+        constraints.add_block(
+            _per_site_rows(x_z, np.ones(num_x), tight, capacity, num_x, constraints.num_cols),
+            upper=0.0,
         )
     area = np.array([s.floor_area_m2 for s in problem.services])[x_service]
     area_at = np.bincount(x_z, weights=area, minlength=num_z)
     floor = problem.site_floor_area_m2[z_site]
     tight = np.flatnonzero(area_at > floor)
     if tight.size:  # sum_k a_k x_jk - area_j z_j <= 0
-        rows.add_block(_per_site_rows(x_z, area, tight, floor, num_x, rows.num_cols), upper=0.0)
+        constraints.add_block(
+            _per_site_rows(x_z, area, tight, floor, num_x, constraints.num_cols), upper=0.0
+        )
     if problem.budget is not None:
         cost = np.concatenate(
             [
@@ -501,24 +505,24 @@ def build_model(problem: SitingProblem) -> SitingModel:
                 np.zeros(num_y),
             ]
         )
-        rows.add_block(sparse.csr_array(cost[None, :]), upper=problem.budget)
+        constraints.add_block(sparse.csr_array(cost[None, :]), upper=problem.budget)
     for k, service in enumerate(problem.services):
         count = x_offset[k + 1] - x_offset[k]
         below = service.max_new is not None and service.max_new < count
         if service.min_new > 0 or below:
-            coefficients = np.zeros(rows.num_cols)
+            coefficients = np.zeros(constraints.num_cols)
             coefficients[x_offset[k] : x_offset[k + 1]] = 1.0
-            rows.add_block(
+            constraints.add_block(
                 sparse.csr_array(coefficients[None, :]),
                 lower=float(service.min_new),
-                upper=float(service.max_new) if below else np.inf,
+                upper=float(service.max_new) if below and service.max_new is not None else np.inf,
             )
 
-    num_cols = rows.num_cols
+    num_cols = constraints.num_cols
     c = np.concatenate([np.zeros(num_x + num_z), y_weights])
     integrality = np.zeros(num_cols, dtype=bool)
     integrality[: num_x + num_z] = True
-    A, row_lower, row_upper = rows.finish()
+    A, row_lower, row_upper = constraints.finish()
     milp = MilpArrays(
         c=c,
         A=A,

@@ -59,7 +59,7 @@ def check_coordinates(
             xy[:, axis],
             column=columns[axis],
             ids=ids,
-            bad=~finite,
+            bad=np.asarray(~finite),
             rule="coordinates must be numbers; fill in or remove these rows",
         )
     pts = xy[finite]

@@ -43,7 +43,7 @@ class HighsSolver(Solver):
         import highspy
 
         started = time.perf_counter()
-        h = highspy._Highs()  # the plain core: no Python callbacks, no banner on stdout
+        h = highspy._Highs()  # type: ignore[attr-defined]  # the plain core: no Python callbacks, no banner on stdout
         _set_options(h, options)
         milp = model.milp
         A = milp.A
@@ -82,6 +82,7 @@ class HighsSolver(Solver):
         values = np.asarray(h.getSolution().col_value, dtype=np.float64)
         values = values if len(values) == model.milp.num_cols else np.zeros(model.milp.num_cols)
         objective = float(model.milp.c @ values)
+        bound: float | None
         if model.milp.integrality.any() and native != "kModelEmpty":
             bound = float(info.mip_dual_bound)
         else:
