@@ -12,7 +12,9 @@ from siting.model import build_model
 from siting.results import covered_by_plan, plan_cost, plan_value
 from siting.solvers import SOLVERS, SolveOptions
 
-BACKENDS = [name for name, backend in SOLVERS.items() if backend.is_available()]
+BACKENDS = [
+    name for name, backend in SOLVERS.items() if backend.is_available() and name != "heuristic"
+]
 
 # Six residents on a line and three sites (the tiny scenario of conftest.py, by hand):
 # site 0 reaches demand 0-2, site 1 reaches 3-4, site 2 reaches 5.

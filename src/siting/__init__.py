@@ -23,10 +23,11 @@ from siting.candidates import CandidateSites, candidates_from_file, candidates_f
 from siting.coverage import ServiceCoverage, coverage_from_points, straight_line_walk_m
 from siting.demand import DemandPoints, demand_from_file, demand_from_geodataframe
 from siting.facilities import ExistingFacilities, facilities_from_file, facilities_from_geodataframe
-from siting.model import MilpArrays, SitingModel, SitingProblem, build_model
+from siting.model import MilpArrays, ObjectiveSpec, SitingModel, build_model
 from siting.outputs import write_outputs
 from siting.pipeline import Inputs, Run, align_inputs, read_inputs, run_inputs, run_scenario, solve
-from siting.results import SitingResult, covered_by_plan, plan_cost, plan_value
+from siting.problem import Equity, SitingProblem
+from siting.results import SitingResult, covered_by_plan, measure_plan, plan_cost, plan_value
 from siting.scenario import Scenario, load_scenario, scenario_from_dict
 from siting.services import Service
 from siting.solvers import SolveOptions, SolveResult, Status
@@ -35,10 +36,12 @@ __all__ = [
     "CandidateSites",
     "DataValidationError",
     "DemandPoints",
+    "Equity",
     "ExistingFacilities",
     "InfeasibleError",
     "Inputs",
     "MilpArrays",
+    "ObjectiveSpec",
     "Run",
     "Scenario",
     "ScenarioError",
@@ -64,6 +67,7 @@ __all__ = [
     "facilities_from_file",
     "facilities_from_geodataframe",
     "load_scenario",
+    "measure_plan",
     "plan_cost",
     "plan_value",
     "read_inputs",

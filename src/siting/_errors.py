@@ -49,3 +49,7 @@ class SolverUnavailableError(SitingError, ImportError):
 
 class OutputError(SitingError, ValueError):
     """The output folder cannot be written as asked; the message says what to change."""
+
+
+class SolverCapabilityError(SitingError, ValueError):
+    """The chosen backend cannot answer this question; the message names one that can."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import geopandas as gpd
@@ -20,7 +20,7 @@ from numpy.typing import NDArray
 from siting._tables import PointTable, read_ids, read_point_table, table_from_frame
 from siting._validate import Problems, numeric_column
 from siting.projection import transform
-from siting.scenario import CandidatesSpec, display_path
+from siting.scenario import CandidatesSpec, MobileSpec, display_path
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,12 @@ class CandidateSites:
         Usable floor area per site (``inf`` = not checked).
     allowed_services
         Per site, the service keys it may host, or None for any service.
+    decision
+        (m,) 1 for a site the plan must use, -1 for one it must not, 0 otherwise.
+    community
+        (m,) community name of each site ("" for none).
+    kind
+        (m,) ``"property"`` or ``"mobile"``.
     attributes
         The input's other columns.
     """
@@ -55,6 +61,18 @@ class CandidateSites:
     floor_area_m2: NDArray[np.float64]
     allowed_services: tuple[frozenset[str] | None, ...]
     attributes: pd.DataFrame
+    decision: NDArray[np.int8] = field(default_factory=lambda: np.zeros(0, dtype=np.int8))
+    community: NDArray[np.object_] = field(default_factory=lambda: np.zeros(0, dtype=object))
+    kind: NDArray[np.object_] = field(default_factory=lambda: np.zeros(0, dtype=object))
+
+    def __post_init__(self) -> None:
+        m = len(self.ids)
+        if len(self.decision) != m:
+            object.__setattr__(self, "decision", np.zeros(m, dtype=np.int8))
+        if len(self.community) != m:
+            object.__setattr__(self, "community", np.full(m, "", dtype=object))
+        if len(self.kind) != m:
+            object.__setattr__(self, "kind", np.full(m, "property", dtype=object))
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -62,6 +80,23 @@ class CandidateSites:
     def to_crs(self, crs: pyproj.CRS) -> CandidateSites:
         """The same sites with coordinates transformed to ``crs``."""
         return replace(self, xy=transform(self.xy, self.crs, crs), crs=crs)
+
+    def concat(self, other: CandidateSites) -> CandidateSites:
+        """These sites followed by ``other`` (moved to this CRS)."""
+        other = other.to_crs(self.crs)
+        return CandidateSites(
+            ids=np.concatenate([self.ids, other.ids]),
+            xy=np.concatenate([self.xy, other.xy]),
+            crs=self.crs,
+            fixed_cost=np.concatenate([self.fixed_cost, other.fixed_cost]),
+            capacity=np.concatenate([self.capacity, other.capacity]),
+            floor_area_m2=np.concatenate([self.floor_area_m2, other.floor_area_m2]),
+            allowed_services=self.allowed_services + other.allowed_services,
+            attributes=pd.concat([self.attributes, other.attributes], ignore_index=True),
+            decision=np.concatenate([self.decision, other.decision]),
+            community=np.concatenate([self.community, other.community]),
+            kind=np.concatenate([self.kind, other.kind]),
+        )
 
     def allowed_matrix(self, service_keys: Collection[str]) -> NDArray[np.bool_]:
         """(m, K) booleans: may site j host service k (in ``service_keys`` order)."""
@@ -91,6 +126,48 @@ def candidates_from_file(
     problems = Problems(display_path(spec.path))
     table = read_point_table(spec, section="[candidates]", problems=problems)
     sites = None if table is None else _sites_from_table(table, spec, service_keys, problems)
+    return problems.result(sites)
+
+
+def mobile_from_file(spec: MobileSpec, *, mobile_services: Collection[str]) -> CandidateSites:
+    """Read the ``[mobile]`` locations: one mobile outlet each, no property, no fixed cost.
+
+    Parameters
+    ----------
+    spec
+        The scenario's ``[mobile]`` section.
+    mobile_services
+        Keys of the services that have a mobile form (a ``mobile_cost``).
+
+    Raises
+    ------
+    DataValidationError
+        Listing every problem found.
+    """
+    problems = Problems(display_path(spec.path))
+    table = read_point_table(spec, section="[mobile]", problems=problems)
+    allowed = frozenset(spec.services or mobile_services) & frozenset(mobile_services)
+    if table is not None and not allowed:
+        problems.add(
+            "[mobile] locations are given but no service has a mobile_cost; set mobile_cost in "
+            "the [[services]] tables of the services that can be mobile"
+        )
+    sites = None
+    if table is not None:
+        m = len(table.ids)
+        sites = CandidateSites(
+            ids=table.ids,
+            xy=table.xy,
+            crs=table.crs,
+            fixed_cost=np.zeros(m),
+            capacity=np.ones(m),
+            floor_area_m2=np.full(m, np.inf),
+            allowed_services=(allowed,) * m,
+            attributes=table.frame.drop(
+                columns=[c for c in (spec.id, spec.x, spec.y) if c in table.frame]
+            ),
+            kind=np.full(m, "mobile", dtype=object),
+        )
     return problems.result(sites)
 
 
@@ -130,6 +207,8 @@ def _sites_from_table(
         "[candidates] capacity": spec.capacity,
         "[candidates] floor_area": spec.floor_area,
         "[candidates] allowed_services": spec.allowed_services,
+        "[candidates] decision": spec.decision,
+        "[candidates] community": spec.community,
     }
     named = {key: col for key, col in optional.items() if col is not None}
     if not problems.require_columns(table.frame, named):
@@ -155,6 +234,12 @@ def _sites_from_table(
         spec.floor_area, blank=np.inf, rule="floor area (m²) must be >= 0; blank = not checked"
     )
     allowed = _allowed(table, spec.allowed_services, service_keys, problems)
+    decision = _decision(table, spec.decision, problems)
+    community = (
+        table.frame[spec.community].fillna("").astype(str).str.strip().to_numpy(object)
+        if spec.community
+        else np.full(m, "", dtype=object)
+    )
     used = {spec.id, spec.x, spec.y, *named.values()}
     return CandidateSites(
         ids=table.ids,
@@ -165,7 +250,28 @@ def _sites_from_table(
         floor_area_m2=floor_area,
         allowed_services=allowed,
         attributes=table.frame.drop(columns=[c for c in used if c in table.frame]),
+        decision=decision,
+        community=community,
     )
+
+
+DECISIONS = {"must": 1, "open": 1, "exclude": -1, "never": -1, "": 0}
+
+
+def _decision(table: PointTable, column: str | None, problems: Problems) -> NDArray[np.int8]:
+    """Per site 1 (must use), -1 (exclude) or 0, from a column of words."""
+    if column is None:
+        return np.zeros(len(table.ids), dtype=np.int8)
+    words = table.frame[column].fillna("").astype(str).str.strip().str.lower().to_numpy(object)
+    bad = ~np.isin(words, list(DECISIONS))
+    if bad.any():
+        rows = np.flatnonzero(bad)
+        shown = ", ".join(f"row {r + 1} (id '{table.ids[r]}') = '{words[r]}'" for r in rows[:5])
+        problems.add(
+            f"column '{column}' has unknown decision(s): {shown}; write 'must', 'exclude' or "
+            "leave it empty"
+        )
+    return np.array([DECISIONS.get(w, 0) for w in words], dtype=np.int8)
 
 
 _SEPARATORS = re.compile(r"[;,，；|\s]+")

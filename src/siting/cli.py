@@ -23,6 +23,7 @@ from siting._errors import (
     OutputError,
     ScenarioError,
     SitingError,
+    SolverCapabilityError,
     SolverUnavailableError,
 )
 from siting.outputs import check_output_dir, write_outputs
@@ -49,7 +50,13 @@ def _guard(*, debug: bool) -> Iterator[None]:
         yield
     except typer.Exit:
         raise
-    except (ScenarioError, DataValidationError, OutputError, SolverUnavailableError) as error:
+    except (
+        ScenarioError,
+        DataValidationError,
+        OutputError,
+        SolverUnavailableError,
+        SolverCapabilityError,
+    ) as error:
         _fail(error, EXIT_INVALID, debug=debug)
     except InfeasibleError as error:
         _fail(error, EXIT_INFEASIBLE, debug=debug, prefix="infeasible")

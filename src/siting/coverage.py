@@ -29,35 +29,42 @@ ORIGIN_CHUNK = 100_000
 
 @dataclass(frozen=True)
 class ServiceCoverage:
-    """Reach of one service: candidate sites and existing outlets within its walk threshold.
+    """Reach of one service: candidate sites and existing outlets within its walk limits.
 
     Attributes
     ----------
     key
         The service key.
     minutes
-        (n, m) CSR of walk minutes from each demand point to each candidate site within the
-        threshold; the stored structure is the coverage relation.
+        (n, m) CSR of walk minutes from each demand point to each candidate site that earns
+        credit (within ``walk_minutes``, the decay band, or a mobile outlet's threshold); the
+        stored structure is the coverage relation.
+    credit
+        (n, m) CSR with the structure of ``minutes``: the credit in (0, 1] of each pair.
     existing_minutes
-        (n,) walk minutes to the nearest existing outlet of the service within the threshold,
+        (n,) walk minutes to the nearest existing outlet of the service that earns credit,
         NaN where there is none.
     existing_index
         (n,) index of that outlet in the existing facilities, -1 where there is none.
+    credit_before
+        (n,) credit the existing outlets already give (1 within ``walk_minutes``).
     """
 
     key: str
     minutes: sparse.csr_array
+    credit: sparse.csr_array
     existing_minutes: NDArray[np.float64]
     existing_index: NDArray[np.intp]
+    credit_before: NDArray[np.float64]
 
     @property
     def served_before(self) -> NDArray[np.bool_]:
-        """(n,) True where an existing outlet already covers the demand point."""
-        return self.existing_index >= 0
+        """(n,) True where an existing outlet already gives full credit."""
+        return self.credit_before >= 1.0
 
     @property
     def reach(self) -> sparse.csr_array:
-        """(n, m) boolean CSR: demand i reaches site j within the threshold."""
+        """(n, m) boolean CSR: demand i earns credit from site j."""
         return pattern(self.minutes)
 
 
@@ -125,8 +132,9 @@ def _csr_from_pairs(
 
 
 def walk_limit_m(service: Service, default_speed_m_per_s: float) -> float:
-    """Walking metres allowed for ``service``: minutes x 60 x speed."""
-    return service.walk_minutes * 60.0 * (service.speed_m_per_s or default_speed_m_per_s)
+    """Walking metres within which ``service`` earns any credit (mobile outlets included)."""
+    minutes = max(service.reach_minutes, service.mobile_walk_minutes or 0.0)
+    return minutes * 60.0 * (service.speed_m_per_s or default_speed_m_per_s)
 
 
 def coverage_from_points(
@@ -137,11 +145,23 @@ def coverage_from_points(
     *,
     speed_m_per_s: float = settings.WALK_SPEED_M_PER_S,
     detour_factor: float = settings.DETOUR_FACTOR,
+    mobile: NDArray[np.bool_] | None = None,
 ) -> tuple[ServiceCoverage, ...]:
     """Straight-line coverage of every service, from points in one metric CRS.
 
     Walk distances are computed once, up to the longest walk any service allows, and each
-    service keeps the pairs within its own ``walk_minutes`` at its own speed.
+    service keeps the pairs within its own limits at its own speed.
+
+    Parameters
+    ----------
+    demand, sites, existing
+        The inputs, in one metric CRS.
+    services
+        The services to place.
+    speed_m_per_s, detour_factor
+        Default walking speed and straight-line-to-walk factor.
+    mobile
+        (m,) True for mobile locations, whose outlets use ``mobile_walk_minutes``.
 
     Returns
     -------
@@ -154,15 +174,23 @@ def coverage_from_points(
     )
     result = []
     for service in services:
-        speed = service.speed_m_per_s or speed_m_per_s
         outlets = existing.of_service(service.key)
         to_outlets = straight_line_walk_m(
             demand.xy,
             existing.xy[outlets],
-            max_walk_m=walk_limit_m(service, speed_m_per_s),
+            max_walk_m=service.reach_minutes * 60.0 * (service.speed_m_per_s or speed_m_per_s),
             detour_factor=detour_factor,
         )
-        result.append(service_coverage(service, to_sites, to_outlets, outlets, speed_m_per_s=speed))
+        result.append(
+            service_coverage(
+                service,
+                to_sites,
+                to_outlets,
+                outlets,
+                speed_m_per_s=service.speed_m_per_s or speed_m_per_s,
+                mobile=mobile,
+            )
+        )
     return tuple(result)
 
 
@@ -173,34 +201,59 @@ def service_coverage(
     outlet_index: NDArray[np.intp],
     *,
     speed_m_per_s: float,
+    mobile: NDArray[np.bool_] | None = None,
 ) -> ServiceCoverage:
     """One service's coverage from walking metres to sites and to its existing outlets.
 
     Parameters
     ----------
     service
-        The service; its threshold is ``walk_minutes`` at ``speed_m_per_s``.
+        The service: its thresholds (``walk_minutes``, ``decay_minutes``,
+        ``mobile_walk_minutes``) apply at ``speed_m_per_s``.
     walk_m_to_sites
-        (n, m) walking metres to candidate sites, covering at least the service's limit.
+        (n, m) walking metres to candidate sites, covering at least the service's limits.
     walk_m_to_outlets
         (n, e_k) walking metres to this service's existing outlets.
     outlet_index
         (e_k,) index of each of those outlets among all existing facilities.
     speed_m_per_s
         Walking speed for this service.
+    mobile
+        (m,) True for mobile locations.
     """
     metres_per_minute = 60.0 * speed_m_per_s
-    limit = service.walk_minutes + settings.COVERAGE_TOLERANCE_MIN
-    minutes = within(walk_m_to_sites, scale=1.0 / metres_per_minute, limit=limit)
-    to_outlets = within(walk_m_to_outlets, scale=1.0 / metres_per_minute, limit=limit)
+    tolerance = settings.COVERAGE_TOLERANCE_MIN
+    minutes = walk_m_to_sites.data / metres_per_minute
+    columns = walk_m_to_sites.indices
+    is_mobile = mobile[columns] if mobile is not None else np.zeros(len(columns), dtype=bool)
+    mobile_limit = service.mobile_walk_minutes or service.walk_minutes
+    credit = np.where(
+        is_mobile, (minutes <= mobile_limit + tolerance).astype(np.float64), service.credit(minutes)
+    )
+    keep = credit > 0
+    kept_before = np.concatenate([[0], np.cumsum(keep, dtype=np.int64)])
+    indptr = kept_before[walk_m_to_sites.indptr]
+    shape = walk_m_to_sites.shape
+    site_minutes = sparse.csr_array((minutes[keep], columns[keep], indptr), shape=shape)
+    site_credit = sparse.csr_array((credit[keep], columns[keep], indptr), shape=shape)
+    for matrix in (site_minutes, site_credit):
+        matrix.has_sorted_indices = walk_m_to_sites.has_sorted_indices
+    to_outlets = within(
+        walk_m_to_outlets,
+        scale=1.0 / metres_per_minute,
+        limit=service.reach_minutes + tolerance,
+    )
     nearest_minutes, nearest = row_min(to_outlets)
     index = np.full(len(nearest), -1, dtype=np.intp)
     index[nearest >= 0] = outlet_index[nearest[nearest >= 0]]
+    before = np.where(nearest >= 0, service.credit(np.nan_to_num(nearest_minutes)), 0.0)
     return ServiceCoverage(
         key=service.key,
-        minutes=minutes,
+        minutes=site_minutes,
+        credit=site_credit,
         existing_minutes=nearest_minutes,
         existing_index=index,
+        credit_before=before,
     )
 
 

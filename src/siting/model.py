@@ -1,306 +1,90 @@
 r"""The multi-service maximal covering location model, built as arrays.
 
 Index sets: demand points :math:`i \in I`, candidate sites :math:`j \in J`, services
-:math:`k \in K`.
+:math:`k \in K`, credit levels :math:`l` of a service (one for a hard walk threshold, one per
+step of a distance decay), communities :math:`c`.
 
 Variables
     :math:`x_{jk} \in \{0, 1\}`: open service *k* at site *j*;
     :math:`z_j \in \{0, 1\}`: site *j* is used (its one-off cost is paid once, however many
     services share it, 一店多能);
-    :math:`y_{ik} \in [0, 1]`: demand *i* is newly covered for *k* (continuous suffices: at an
-    optimum it is 1 whenever an open site reaches *i*).
+    :math:`y_{ikl} \in [0, 1]`: demand *i* reaches an open outlet of *k* at credit level *l* or
+    better (continuous suffices: at an optimum it is 1 whenever such an outlet is open);
+    :math:`v_i \in [0, 1]`: demand *i* has the complete circle (every bundle service at full
+    credit), only when the question involves it;
+    :math:`t \in [0, 1]`: the worst community's coverage share, only in ``max_min_share``.
+
+Coverage of *k* at *i* is the credit :math:`\sum_l (c_l - c_{l+1}) y_{ikl}` with levels
+:math:`1 = c_1 > c_2 > \dots`, i.e. the best credit among open outlets (staircase form).
 
 .. math::
 
-    \max \; & \sum_k \beta_k \sum_i w_{ik} \, y_{ik} \\
-    \text{s.t.} \; & y_{ik} \le \sum_{j : t_{ij} \le T_k} x_{jk}
+    \max \; & \sum_k \beta_k \sum_{i,l} (c_l - c_{l+1}) w_{ik} y_{ikl}
+        + \gamma \sum_i p_i v_i \\
+    \text{s.t.} \; & y_{ikl} \le \textstyle\sum_{j : \mathrm{credit}_{ijk} \ge c_l} x_{jk}
         && i \text{ not served by an existing outlet of } k \\
-    & x_{jk} \le z_j && k \text{ allowed at } j \\
-    & \textstyle\sum_k x_{jk} \le \mathrm{cap}_j \, z_j,
-      \quad \sum_k a_k x_{jk} \le \mathrm{area}_j \, z_j \\
-    & \textstyle\sum_j f_j z_j + \sum_{j,k} c_{jk} x_{jk} \le B \\
-    & \textstyle n^{\min}_k \le \sum_j x_{jk} \le n^{\max}_k
+    & v_i \le y_{ik1} && k \in \text{bundle}, i \text{ not served for } k \\
+    & x_{jk} \le z_j, \quad \textstyle\sum_k x_{jk} \le \mathrm{cap}_j z_j,
+      \quad \sum_k a_k x_{jk} \le \mathrm{area}_j z_j \\
+    & \textstyle\sum_j f_j z_j + \sum_{j,k} c_{jk} x_{jk} \le B,
+      \quad \sum_j c_{jk} x_{jk} \le B_k \\
+    & \textstyle n^{\min}_k \le \sum_j x_{jk} \le n^{\max}_k,
+      \quad \sum_{j \in c, k} x_{jk} \ge N^{\mathrm{group}} \\
+    & \text{coverage}_k \ge \tau_k W_k, \quad \text{coverage}_{kc} \ge \alpha W_{kc}
+      \; (\text{or } \ge t \, W_{kc} \text{ in max-min})
 
 where :math:`w_{ik}` is the population segment service *k* targets, :math:`\beta_k` its
-priority, :math:`t_{ij}` the walk time and :math:`T_k` the threshold.
+priority, :math:`p_i` residents, :math:`\gamma` the complete-circle weight, :math:`\tau_k` a
+coverage target and :math:`\alpha` an equity floor. ``min_cost`` minimises
+:math:`\sum_j f_j z_j + \sum_{j,k} c_{jk} x_{jk}` subject to the targets instead. Questions with
+several objectives (``min_cost``, ``complete_circle``, ``max_min_share``, lexicographic stages)
+are solved in stages: each stage keeps what earlier stages reached as a constraint.
 
-Exact reductions applied while building (none changes the optimum): demand already served by an
-existing outlet, demand with zero weight and demand no allowed site can reach leave the model;
-demand rows with identical covering sets are merged with summed weights; an :math:`x_{jk}` that
-covers no remaining demand is not created (unless service *k* has a minimum count).
+Exact reductions applied while building (none changes the optimum): demand already served, with
+zero weight or out of reach leaves the model; demand rows with identical credit rows (and, where
+it matters, the same community and the same status for every bundle service) are merged with
+summed weights; an :math:`x_{jk}` that covers no remaining demand is not created unless counts
+require it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from numpy.typing import NDArray
 from scipy import sparse
 
-from siting._errors import DataValidationError, InfeasibleError
-from siting.coverage import ServiceCoverage, aggregate_rows, keep_columns, pattern
-from siting.services import Service
+from siting._errors import InfeasibleError
+from siting.coverage import aggregate_rows, keep_columns
+from siting.problem import FULL_CREDIT, MUST, Equity, SitingProblem
+
+__all__ = ["MilpArrays", "ObjectiveSpec", "SitingModel", "SitingProblem", "build_model"]
 
 
 @dataclass(frozen=True)
-class SitingProblem:
-    """One siting instance as arrays: coverage, weights, costs, capacities and limits.
-
-    Build it with :meth:`from_arrays` (or :meth:`from_coverage` after
-    :func:`siting.coverage.coverage_from_points`); fields are validated there.
+class ObjectiveSpec:
+    """What one stage maximises, as weights on the model's measures.
 
     Attributes
     ----------
-    services
-        The K services, in column order.
-    coverage
-        Per service, an (n, m) sparse matrix whose structure says demand i reaches site j.
-    weights
-        (n, K) residents of each service's target segment at each demand point.
-    served_before
-        (n, K) True where an existing outlet already covers the point.
-    site_fixed_cost
-        (m,) cost of using a site at all, paid once.
-    fit_out_cost
-        (m, K) cost of opening service k at site j.
-    site_capacity
-        (m,) maximum number of services per site (``inf``: no limit).
-    site_floor_area_m2
-        (m,) floor area per site (``inf``: not checked against service floor areas).
-    allowed
-        (m, K) True where service k may open at site j.
-    budget
-        Total money for fixed and fit-out costs; None for no limit.
-    demand_ids, site_ids
-        Labels used in results.
+    service_weights
+        (K,) weight of one credited resident of each service.
+    circle_weight
+        Weight of one resident with the complete circle.
+    cost_weight
+        Weight of one unit of money (negative to minimise cost).
+    share_weight
+        Weight of the worst community's share ``t``.
+    name
+        ``"coverage"``, ``"circle"``, ``"cost"`` or ``"min_share"``, for results.
     """
 
-    services: tuple[Service, ...]
-    coverage: tuple[sparse.csr_array, ...]
-    weights: NDArray[np.float64]
-    served_before: NDArray[np.bool_]
-    site_fixed_cost: NDArray[np.float64]
-    fit_out_cost: NDArray[np.float64]
-    site_capacity: NDArray[np.float64]
-    site_floor_area_m2: NDArray[np.float64]
-    allowed: NDArray[np.bool_]
-    budget: float | None
-    demand_ids: NDArray[np.object_]
-    site_ids: NDArray[np.object_]
-
-    @property
-    def num_demand(self) -> int:
-        """Number of demand points n."""
-        return int(self.weights.shape[0])
-
-    @property
-    def num_sites(self) -> int:
-        """Number of candidate sites m."""
-        return int(self.site_fixed_cost.shape[0])
-
-    @property
-    def service_keys(self) -> tuple[str, ...]:
-        """The service keys, in column order."""
-        return tuple(s.key for s in self.services)
-
-    @classmethod
-    def from_arrays(
-        cls,
-        coverage: Sequence[sparse.sparray | sparse.spmatrix | NDArray[np.bool_]],
-        weights: NDArray[np.float64],
-        *,
-        services: Sequence[Service],
-        served_before: NDArray[np.bool_] | None = None,
-        site_fixed_cost: NDArray[np.float64] | None = None,
-        fit_out_cost: NDArray[np.float64] | None = None,
-        site_capacity: NDArray[np.float64] | None = None,
-        site_floor_area_m2: NDArray[np.float64] | None = None,
-        allowed: NDArray[np.bool_] | None = None,
-        budget: float | None = None,
-        demand_ids: Sequence[str] | None = None,
-        site_ids: Sequence[str] | None = None,
-    ) -> SitingProblem:
-        """Build a problem from arrays, checking shapes and values.
-
-        Parameters
-        ----------
-        coverage
-            One (n, m) matrix per service; any stored entry (or True) means "reaches".
-        weights
-            (n,) residents, used for every service, or (n, K) per service.
-        services
-            The K services; their ``fit_out_cost`` fills ``fit_out_cost`` when it is None.
-        served_before
-            (n, K) already-covered flags; default none.
-        site_fixed_cost
-            (m,) one-off site costs; default 0.
-        fit_out_cost
-            (m, K) per-site per-service costs; default each service's ``fit_out_cost``.
-        site_capacity, site_floor_area_m2
-            (m,) limits; default none.
-        allowed
-            (m, K) which services each site may host; default all.
-        budget
-            Total money; None for no limit.
-        demand_ids, site_ids
-            Labels; default ``"0"``, ``"1"``, ...
-
-        Raises
-        ------
-        DataValidationError
-            On mismatched shapes, NaN, infinite or negative values, or a budget below the
-            cheapest possible outlet.
-        """
-        services = tuple(services)
-        K = len(services)
-        problems: list[str] = []
-        if K == 0:
-            problems.append("services: at least one service is needed")
-        if len(coverage) != K:
-            problems.append(f"coverage: {len(coverage)} matrices for {K} services; give one each")
-            raise DataValidationError(problems)
-        matrices = tuple(_as_csr_pattern(c) for c in coverage)
-        n, m = matrices[0].shape if matrices else (len(weights), 0)
-        for k, matrix in enumerate(matrices):
-            if matrix.shape != (n, m):
-                problems.append(
-                    f"coverage[{k}] ('{services[k].key}') has shape {matrix.shape}; "
-                    f"expected {(n, m)} like coverage[0]"
-                )
-        w = np.asarray(weights, dtype=np.float64)
-        w = np.repeat(w[:, None], K, axis=1) if w.ndim == 1 else w
-        fit_out = (
-            np.tile([s.fit_out_cost for s in services], (m, 1))
-            if fit_out_cost is None
-            else np.asarray(fit_out_cost, dtype=np.float64)
-        )
-        arrays = {
-            "weights": (w, (n, K)),
-            "served_before": (_default(served_before, (n, K), False, bool), (n, K)),
-            "site_fixed_cost": (_default(site_fixed_cost, (m,), 0.0), (m,)),
-            "fit_out_cost": (fit_out, (m, K)),
-            "site_capacity": (_default(site_capacity, (m,), np.inf), (m,)),
-            "site_floor_area_m2": (_default(site_floor_area_m2, (m,), np.inf), (m,)),
-            "allowed": (_default(allowed, (m, K), True, bool), (m, K)),
-        }
-        for name, (array, shape) in arrays.items():
-            if array.shape != shape:
-                problems.append(f"{name} has shape {array.shape}; expected {shape}")
-            elif array.dtype != bool:
-                finite_required = name in {"weights", "site_fixed_cost", "fit_out_cost"}
-                bad = np.isnan(array) | (array < 0) | (np.isinf(array) & finite_required)
-                if bad.any():
-                    first = tuple(int(i) for i in np.argwhere(bad)[0])
-                    problems.append(
-                        f"{name} has {int(bad.sum())} NaN, infinite or negative value(s), "
-                        f"first at {first}: {array[first]!r}; values must be finite and >= 0"
-                    )
-        if budget is not None and not (np.isfinite(budget) and budget >= 0):
-            problems.append(f"budget = {budget!r}; must be a finite number >= 0, or None")
-        if problems:
-            raise DataValidationError(problems)
-        problem = cls(
-            services=services,
-            coverage=matrices,
-            weights=w,
-            served_before=arrays["served_before"][0],
-            site_fixed_cost=arrays["site_fixed_cost"][0],
-            fit_out_cost=fit_out,
-            site_capacity=arrays["site_capacity"][0],
-            site_floor_area_m2=arrays["site_floor_area_m2"][0],
-            allowed=arrays["allowed"][0],
-            budget=None if budget is None else float(budget),
-            demand_ids=_labels(demand_ids, n),
-            site_ids=_labels(site_ids, m),
-        )
-        problem.check_budget()
-        return problem
-
-    @classmethod
-    def from_coverage(
-        cls,
-        coverage: Sequence[ServiceCoverage],
-        weights: NDArray[np.float64],
-        *,
-        services: Sequence[Service],
-        **kwargs: object,
-    ) -> SitingProblem:
-        """Build from :class:`~siting.coverage.ServiceCoverage` (existing outlets included).
-
-        ``kwargs`` are passed to :meth:`from_arrays`.
-        """
-        return cls.from_arrays(
-            [c.minutes for c in coverage],
-            weights,
-            services=services,
-            served_before=np.column_stack([c.served_before for c in coverage]),
-            **kwargs,  # type: ignore[arg-type]
-        )
-
-    def usable(self) -> NDArray[np.bool_]:
-        """(m, K) True where service k can open at j: allowed, within capacity and floor area."""
-        area = np.array([s.floor_area_m2 for s in self.services])
-        return (
-            self.allowed
-            & (self.site_capacity[:, None] >= 1)
-            & (area[None, :] <= self.site_floor_area_m2[:, None])
-        )
-
-    def outlet_costs(self) -> NDArray[np.float64]:
-        """(m, K) cost of opening service k at site j alone: fixed plus fit-out."""
-        return self.site_fixed_cost[:, None] + self.fit_out_cost
-
-    def check_budget(self) -> None:
-        """Raise if the budget cannot pay for even the cheapest usable outlet.
-
-        Raises
-        ------
-        DataValidationError
-            Naming the cheapest outlet and its cost.
-        """
-        if self.budget is None:
-            return
-        costs = np.where(self.usable(), self.outlet_costs(), np.inf)
-        if costs.size == 0 or not np.isfinite(costs).any():
-            return
-        j, k = np.unravel_index(np.argmin(costs), costs.shape)
-        if self.budget < costs[j, k]:
-            msg = (
-                f"budget = {self.budget:,.0f} is below the cheapest possible outlet: "
-                f"{costs[j, k]:,.0f} ('{self.services[k].key}' at site '{self.site_ids[j]}': "
-                f"fixed {self.site_fixed_cost[j]:,.0f} + fit-out {self.fit_out_cost[j, k]:,.0f}); "
-                "raise [budget] total or lower the costs"
-            )
-            raise DataValidationError([msg])
-
-
-def _as_csr_pattern(
-    matrix: sparse.sparray | sparse.spmatrix | NDArray[np.bool_],
-) -> sparse.csr_array:
-    """A CSR boolean structure; for sparse input every stored entry (even 0.0) counts."""
-    if sparse.issparse(matrix):
-        csr = sparse.csr_array(matrix)
-        csr.sum_duplicates()
-        csr.sort_indices()
-        return pattern(csr)
-    return sparse.csr_array(np.asarray(matrix, dtype=bool))
-
-
-def _default(
-    value: NDArray[Any] | None, shape: tuple[int, ...], fill: object, dtype: type = float
-) -> NDArray[Any]:
-    if value is None:
-        return np.full(shape, fill, dtype=dtype)
-    return np.asarray(value, dtype=dtype)
-
-
-def _labels(values: Sequence[str] | None, size: int) -> NDArray[np.object_]:
-    if values is None:
-        return np.array([str(i) for i in range(size)], dtype=object)
-    return np.array([str(v) for v in values], dtype=object)
+    service_weights: tuple[float, ...]
+    circle_weight: float = 0.0
+    cost_weight: float = 0.0
+    share_weight: float = 0.0
+    name: str = "coverage"
 
 
 @dataclass(frozen=True)
@@ -339,42 +123,69 @@ class MilpArrays:
         """Number of constraints."""
         return int(self.A.shape[0])
 
+    def with_row(self, coefficients: NDArray[np.float64], lower: float) -> MilpArrays:
+        """These arrays plus the row ``coefficients @ v >= lower``."""
+        row = sparse.csr_array(coefficients[None, :])
+        row.eliminate_zeros()
+        return replace(
+            self,
+            A=sparse.vstack([self.A, row], format="csr"),
+            row_lower=np.append(self.row_lower, lower),
+            row_upper=np.append(self.row_upper, np.inf),
+        )
+
 
 @dataclass(frozen=True)
 class SitingModel:
-    """A built model: the MILP arrays and the maps back to sites and services.
+    """A built model: the MILP arrays and the maps back to sites, services and measures.
 
-    Columns are ordered ``[x (one per usable site-service pair) | z (one per site with an x) |
-    y (one per aggregated demand row)]``.
+    Columns are ordered ``[x (usable site-service pairs) | z (sites) | y (aggregated demand
+    rows per service and credit level) | v (complete-circle rows) | t (worst share)]``; the
+    first ``num_y`` rows of ``milp.A`` are the coverage rows ``y - sum x <= 0``.
 
     Attributes
     ----------
     problem
         The instance this model was built from.
     milp
-        The arrays handed to a solver.
+        The arrays of the first stage.
+    stages
+        The objective of each stage, in order.
     x_site, x_service
         Site and service index of each x column.
     z_site
         Site index of each z column.
     y_service
         Service index of each y column.
-    y_weight
-        Objective coefficient (priority x summed residents) of each y column.
+    y_credit
+        Credited residents of each y column: credit step times summed segment weight.
     y_cover
-        (num_y, num_x) boolean CSR: which x columns cover each aggregated row.
+        (num_y, num_x) boolean CSR: which x columns cover each y row.
+    v_weight
+        Residents of each v column (complete circle).
+    v_links
+        (num_v, num_y) boolean CSR: the y columns each v needs.
+    share_rows
+        (rows, num_y) credited residents per community and service, with ``share_total`` and
+        ``share_before``: the measures ``t`` bounds in ``max_min_share``.
     stats
         Sizes before and after the reductions, for reports and benchmarks.
     """
 
     problem: SitingProblem
     milp: MilpArrays
+    stages: tuple[ObjectiveSpec, ...]
     x_site: NDArray[np.intp]
     x_service: NDArray[np.intp]
     z_site: NDArray[np.intp]
     y_service: NDArray[np.intp]
-    y_weight: NDArray[np.float64]
+    y_credit: NDArray[np.float64]
     y_cover: sparse.csr_array
+    v_weight: NDArray[np.float64]
+    v_links: sparse.csr_array
+    share_rows: sparse.csr_array
+    share_total: NDArray[np.float64]
+    share_before: NDArray[np.float64]
     stats: dict[str, int] = field(default_factory=dict)
 
     @property
@@ -388,9 +199,53 @@ class SitingModel:
         return int(self.z_site.shape[0])
 
     @property
+    def num_y(self) -> int:
+        """Number of y columns (and coverage rows)."""
+        return int(self.y_service.shape[0])
+
+    @property
+    def num_v(self) -> int:
+        """Number of v columns."""
+        return int(self.v_weight.shape[0])
+
+    @property
+    def has_share(self) -> bool:
+        """True if the model has the worst-share column t."""
+        return self.problem.mode == "max_min_share"
+
+    @property
+    def y_weight(self) -> NDArray[np.float64]:
+        """Objective weight of each y column under the services' priorities."""
+        return self.problem.priorities[self.y_service] * self.y_credit
+
+    @property
     def coverage_bound(self) -> float:
-        """A valid upper bound on the objective: every reachable demand row covered."""
-        return float(self.y_weight.sum())
+        """A valid upper bound on the first stage's objective when it is pure coverage."""
+        c = self.milp.c
+        return float(np.maximum(c, 0.0).sum())
+
+    def objective_vector(self, spec: ObjectiveSpec) -> NDArray[np.float64]:
+        """The objective coefficients of ``spec`` over all columns."""
+        c = np.zeros(self.milp.num_cols)
+        weights = np.asarray(spec.service_weights, dtype=np.float64)
+        y0 = self.num_x + self.num_z
+        c[y0 : y0 + self.num_y] = weights[self.y_service] * self.y_credit
+        c[y0 + self.num_y : y0 + self.num_y + self.num_v] = spec.circle_weight * self.v_weight
+        if spec.cost_weight:
+            c[: self.num_x] = (
+                spec.cost_weight * self.problem.fit_out_cost[self.x_site, self.x_service]
+            )
+            c[self.num_x : y0] = spec.cost_weight * self.problem.site_fixed_cost[self.z_site]
+        if self.has_share:
+            c[-1] = spec.share_weight
+        return c
+
+    def stage_arrays(self, stage: int, floors: list[float]) -> MilpArrays:
+        """The arrays for ``stage``: its objective, and earlier stages held at ``floors``."""
+        milp = replace(self.milp, c=self.objective_vector(self.stages[stage]))
+        for previous, floor in zip(self.stages[:stage], floors, strict=True):
+            milp = milp.with_row(self.objective_vector(previous), floor)
+        return milp
 
     def open_matrix(self, values: NDArray[np.float64]) -> NDArray[np.bool_]:
         """(m, K) booleans from a column vector: x > 0.5 means the outlet opens."""
@@ -400,18 +255,25 @@ class SitingModel:
         return opened
 
     def values_from_open(self, opened: NDArray[np.bool_]) -> NDArray[np.float64]:
-        """A full column vector (x, z, y) for a plan, e.g. to warm-start a solver."""
+        """The full column vector of a plan (x, z, y, v, t), e.g. to warm-start a solver."""
         x = opened[self.x_site, self.x_service].astype(np.float64)
-        used = np.zeros(self.problem.num_sites, dtype=bool)
+        used = self.problem.site_decision == MUST
         used[self.x_site[x > 0]] = True
         z = used[self.z_site].astype(np.float64)
         y = np.minimum(1.0, self.y_cover @ x)
-        return np.concatenate([x, z, y])
+        v = np.ones(self.num_v)
+        if self.num_v:
+            missing = self.v_links @ (1.0 - y)
+            v = (missing < 0.5).astype(np.float64)
+        parts = [x, z, y, v]
+        if self.has_share:
+            shares = (self.share_rows @ y + self.share_before) / self.share_total
+            parts.append(np.array([min(1.0, float(shares.min())) if shares.size else 1.0]))
+        return np.concatenate(parts)
 
-    def objective_of(self, opened: NDArray[np.bool_]) -> float:
-        """The model objective of a plan, from the aggregated rows."""
-        values = self.values_from_open(opened)
-        return float(self.milp.c @ values)
+    def objective_of(self, opened: NDArray[np.bool_], stage: int = 0) -> float:
+        """The objective of stage ``stage`` for a plan, from the aggregated rows."""
+        return float(self.objective_vector(self.stages[stage]) @ self.values_from_open(opened))
 
 
 def build_model(problem: SitingProblem) -> SitingModel:
@@ -420,10 +282,308 @@ def build_model(problem: SitingProblem) -> SitingModel:
     Raises
     ------
     InfeasibleError
-        If a service's minimum count exceeds the sites that may host it.
+        If a constraint is provably impossible before solving: a minimum count above the sites
+        that may host the service, a coverage target or equity floor above what every candidate
+        together could reach, a community minimum above its possible outlets.
     """
     K, m = len(problem.services), problem.num_sites
     usable = problem.usable()
+    keep_all = problem.min_new_per_group > 0
+    _check_counts(problem, usable)
+
+    circle_active = problem.mode == "complete_circle" or problem.circle_weight > 0
+    equity = problem.equity
+    equity_services = set(equity.services) if equity is not None else set()
+    equity_active = equity is not None and (
+        equity.min_share is not None or problem.mode == "max_min_share"
+    )
+    credit = [keep_columns(problem.coverage[k], usable[:, k]) for k in range(K)]
+    levels = [_levels(c) for c in credit]
+    keys = [_level_key(c, lv) for c, lv in zip(credit, levels, strict=True)]
+    community = equity.groups if equity is not None else np.full(problem.num_demand, -1)
+
+    joint = None
+    if circle_active:
+        bundle = list(problem.circle)
+        joint_key = sparse.hstack([keys[k] for k in bundle], format="csr")
+        _, before_label = np.unique(problem.credit_before[:, bundle], axis=0, return_inverse=True)
+        joint_key = _append_label(joint_key, before_label.ravel())
+        if equity_active and equity_services & set(bundle):
+            joint_key = _append_label(joint_key, community)
+        members = np.flatnonzero((problem.population > 0) | (problem.weights[:, bundle] > 0).any(1))
+        _, _, joint_group = aggregate_rows(joint_key[members], np.zeros(len(members)))
+        joint = (members, joint_group)
+
+    blocks: list[sparse.csr_array] = []
+    y_service, y_credit, y_community = [], [], []
+    full_level_row: dict[tuple[int, int], int] = {}  # (service, joint group) -> y index
+    reachable_rows = 0
+    for k in range(K):
+        w = problem.weights[:, k]
+        if joint is not None and k in problem.circle:
+            members, group = joint
+            rows = members
+            representative = _first_of_each(group)
+            demand_of_group = rows[representative]
+            weight = np.bincount(group, weights=w[rows], minlength=len(representative)).astype(
+                np.float64
+            )
+            joint_ids = np.arange(len(representative))
+            keep = problem.credit_before[demand_of_group, k] < FULL_CREDIT
+        else:
+            rows = np.flatnonzero((problem.credit_before[:, k] < FULL_CREDIT) & (w > 0))
+            rows = rows[np.diff(keys[k][rows].indptr) > 0]  # reachable by some usable site
+            key = keys[k][rows]
+            if equity_active and k in equity_services:
+                key = _append_label(key, community[rows])
+            partial = problem.credit_before[rows, k]
+            if (partial > 0).any():
+                key = _append_label(key, np.unique(partial, return_inverse=True)[1].ravel())
+            _, weight, group = aggregate_rows(key, w[rows])
+            representative = _first_of_each(group)
+            demand_of_group = rows[representative]
+            joint_ids = np.full(len(representative), -1)
+            keep = np.ones(len(representative), dtype=bool)
+        reachable_rows += int(keep[group].sum())
+        lv = levels[k]
+        already = problem.credit_before[demand_of_group, k]
+        for level, value in enumerate(lv):
+            below = lv[level + 1] if level + 1 < len(lv) else 0.0
+            step = value - np.maximum(below, already)
+            reach = _at_least(credit[k][demand_of_group], value)
+            ok = keep & (np.diff(reach.indptr) > 0) & (value > already + 1e-12)
+            if not circle_active or k not in problem.circle:
+                ok &= weight > 0
+            chosen = np.flatnonzero(ok)
+            start = sum(b.shape[0] for b in blocks)
+            blocks.append(_pattern(reach[chosen]))
+            y_service.append(np.full(len(chosen), k, dtype=np.intp))
+            y_credit.append(step[chosen] * weight[chosen])
+            y_community.append(community[demand_of_group[chosen]])
+            if value >= FULL_CREDIT:
+                for offset, g in enumerate(joint_ids[chosen]):
+                    if g >= 0:
+                        full_level_row[(k, int(g))] = start + offset
+
+    # x columns: sites that cover something (or every usable one where counts need them)
+    x_sites_per_k = []
+    for k, service in enumerate(problem.services):
+        needs_all = keep_all or service.min_new > 0
+        in_blocks = [
+            b.indices for b, s in zip(blocks, y_service, strict=True) if len(s) and s[0] == k
+        ]
+        covered = np.unique(np.concatenate(in_blocks)) if in_blocks else np.empty(0, np.intp)
+        x_sites_per_k.append(np.flatnonzero(usable[:, k]) if needs_all else covered)
+    x_site = np.concatenate(x_sites_per_k).astype(np.intp) if K else np.empty(0, np.intp)
+    x_service = np.concatenate(
+        [np.full(len(s), k, dtype=np.intp) for k, s in enumerate(x_sites_per_k)]
+    ).astype(np.intp)
+    num_x = len(x_site)
+    x_offset = np.concatenate([[0], np.cumsum([len(s) for s in x_sites_per_k])]).astype(np.int64)
+    y_svc = np.concatenate(y_service) if y_service else np.empty(0, np.intp)
+    y_cover = _cover_matrix(blocks, y_svc, x_sites_per_k, x_offset, m, num_x)
+    y_cred = np.concatenate(y_credit) if y_credit else np.empty(0)
+    y_comm = np.concatenate(y_community) if y_community else np.empty(0, np.intp)
+    num_y = y_cover.shape[0]
+
+    z_site = np.union1d(x_site, np.flatnonzero(problem.site_decision == MUST)).astype(np.intp)
+    num_z = len(z_site)
+    z_of_site = np.full(m, -1, dtype=np.intp)
+    z_of_site[z_site] = np.arange(num_z)
+    x_z = z_of_site[x_site]
+
+    # complete-circle columns
+    v_weight, v_links = (
+        _circle(problem, joint, full_level_row, num_y)
+        if joint
+        else (
+            np.empty(0),
+            sparse.csr_array((0, num_y), dtype=bool),
+        )
+    )
+    num_v = len(v_weight)
+    has_share = problem.mode == "max_min_share"
+    num_cols = num_x + num_z + num_y + num_v + int(has_share)
+    y0, v0 = num_x + num_z, num_x + num_z + num_y
+
+    constraints = _RowBuilder(num_cols)
+    # y - sum_{x covering} x <= 0
+    constraints.add_block(
+        sparse.hstack(
+            [
+                -y_cover.astype(np.float64),
+                sparse.csr_array((num_y, num_z)),
+                sparse.eye_array(num_y, format="csr"),
+                sparse.csr_array((num_y, num_v + int(has_share))),
+            ],
+            format="csr",
+        ),
+        upper=0.0,
+    )
+    if num_v:  # v - y <= 0 for every needed y
+        links = v_links.tocoo()
+        constraints.add_block(
+            _two_per_row(v0 + links.row, 1.0, y0 + links.col, -1.0, num_cols), upper=0.0
+        )
+    # x - z <= 0
+    constraints.add_block(
+        _two_per_row(np.arange(num_x), 1.0, num_x + x_z, -1.0, num_cols), upper=0.0
+    )
+    count_at = np.bincount(x_z, minlength=num_z)
+    capacity = problem.site_capacity[z_site]
+    tight = np.flatnonzero(capacity < count_at)
+    if tight.size:  # sum_k x_jk - cap_j z_j <= 0
+        constraints.add_block(
+            _per_site_rows(x_z, np.ones(num_x), tight, capacity, num_x, num_cols), upper=0.0
+        )
+    area = np.array([s.floor_area_m2 for s in problem.services])[x_service]
+    area_at = np.bincount(x_z, weights=area, minlength=num_z)
+    floor = problem.site_floor_area_m2[z_site]
+    tight = np.flatnonzero(area_at > floor)
+    if tight.size:  # sum_k a_k x_jk - area_j z_j <= 0
+        constraints.add_block(_per_site_rows(x_z, area, tight, floor, num_x, num_cols), upper=0.0)
+    fit_out = problem.fit_out_cost[x_site, x_service]
+    if problem.budget is not None:
+        cost = np.zeros(num_cols)
+        cost[:num_x] = fit_out
+        cost[num_x:y0] = problem.site_fixed_cost[z_site]
+        constraints.add_row(cost, upper=problem.budget)
+    for k, service in enumerate(problem.services):
+        span = slice(x_offset[k], x_offset[k + 1])
+        if np.isfinite(problem.service_budget[k]):
+            row = np.zeros(num_cols)
+            row[span] = fit_out[span]
+            constraints.add_row(row, upper=float(problem.service_budget[k]))
+        count = x_offset[k + 1] - x_offset[k]
+        below = service.max_new is not None and service.max_new < count
+        if service.min_new > 0 or below:
+            row = np.zeros(num_cols)
+            row[span] = 1.0
+            upper = float(service.max_new) if below and service.max_new is not None else np.inf
+            constraints.add_row(row, lower=float(service.min_new), upper=upper)
+    if problem.min_new_per_group > 0:
+        _add_group_minimums(problem, constraints, x_site, num_cols)
+    totals = problem.weights.sum(axis=0)
+    before = (problem.weights * problem.credit_before).sum(axis=0)
+    for t in np.flatnonzero(np.isfinite(problem.targets)):
+        need = problem.targets[t] * totals[t] - before[t]
+        reachable = float(y_cred[y_svc == t].sum())
+        if need > reachable * (1 + 1e-9) + 1e-9:
+            best = 100 * (before[t] + reachable) / totals[t] if totals[t] else 0.0
+            msg = (
+                f"service '{problem.services[t].key}': target {100 * problem.targets[t]:g} % "
+                f"cannot be reached even with every candidate site; the best reachable coverage "
+                f"is {best:.2f} %"
+            )
+            raise InfeasibleError(msg)
+        if need > 0:
+            row = np.zeros(num_cols)
+            row[y0:v0] = np.where(y_svc == t, y_cred, 0.0)
+            constraints.add_row(row, lower=float(need))
+    share_rows, share_total, share_before, pairs = _share_rows(
+        problem, y_svc, y_cred, y_comm, equity_active
+    )
+    if equity is not None and equity.min_share is not None and share_rows.shape[0]:
+        need = equity.min_share * share_total - share_before
+        reach = share_rows @ np.ones(num_y)
+        short = np.flatnonzero(need > reach * (1 + 1e-9) + 1e-9)
+        if short.size:
+            r = short[0]
+            best = 100 * (share_before[r] + reach[r]) / share_total[r]
+            raise InfeasibleError(_equity_message(problem, equity, pairs[r], best))
+        block = sparse.hstack(
+            [
+                sparse.csr_array((share_rows.shape[0], y0)),
+                share_rows,
+                sparse.csr_array((share_rows.shape[0], num_v + int(has_share))),
+            ],
+            format="csr",
+        )
+        constraints.add_block(block, lower_values=need)
+    if has_share:  # sum credited - W t >= -before
+        n_rows = share_rows.shape[0]
+        block = sparse.hstack(
+            [
+                sparse.csr_array((n_rows, y0)),
+                share_rows,
+                sparse.csr_array((n_rows, num_v)),
+                sparse.csr_array(-share_total[:, None]),
+            ],
+            format="csr",
+        )
+        constraints.add_block(block, lower_values=-share_before)
+
+    A, row_lower, row_upper = constraints.finish()
+    col_lower = np.zeros(num_cols)
+    col_lower[num_x:y0] = (problem.site_decision[z_site] == MUST).astype(np.float64)
+    integrality = np.zeros(num_cols, dtype=bool)
+    integrality[:y0] = True
+    stages = _stages(problem)
+    milp = MilpArrays(
+        c=np.zeros(num_cols),
+        A=A,
+        row_lower=row_lower,
+        row_upper=row_upper,
+        col_lower=col_lower,
+        col_upper=np.ones(num_cols),
+        integrality=integrality,
+    )
+    model = SitingModel(
+        problem=problem,
+        milp=milp,
+        stages=stages,
+        x_site=x_site,
+        x_service=x_service,
+        z_site=z_site,
+        y_service=y_svc,
+        y_credit=y_cred,
+        y_cover=y_cover,
+        v_weight=v_weight,
+        v_links=v_links,
+        share_rows=share_rows,
+        share_total=share_total,
+        share_before=share_before,
+        stats={
+            "demand_points": problem.num_demand,
+            "candidate_sites": m,
+            "services": K,
+            "coverage_pairs": int(sum(c.nnz for c in problem.coverage)),
+            "demand_rows_reachable": reachable_rows,
+            "demand_rows_aggregated": num_y,
+            "x_columns": num_x,
+            "z_columns": num_z,
+            "circle_columns": num_v,
+            "rows": int(A.shape[0]),
+            "nonzeros": int(A.nnz),
+        },
+    )
+    return replace(model, milp=replace(milp, c=model.objective_vector(stages[0])))
+
+
+def _stages(problem: SitingProblem) -> tuple[ObjectiveSpec, ...]:
+    """The objectives solved in order for the problem's question."""
+    K = len(problem.services)
+    weights = tuple(float(p) for p in problem.priorities)
+    coverage = ObjectiveSpec(weights, circle_weight=problem.circle_weight, name="coverage")
+    zeros = (0.0,) * K
+    if problem.mode == "min_cost":
+        return (ObjectiveSpec(zeros, cost_weight=-1.0, name="cost"), coverage)
+    if problem.mode == "complete_circle":
+        return (ObjectiveSpec(zeros, circle_weight=1.0, name="circle"), coverage)
+    if problem.mode == "max_min_share":
+        return (ObjectiveSpec(zeros, share_weight=1.0, name="min_share"), coverage)
+    if problem.stages:
+        return tuple(
+            ObjectiveSpec(
+                tuple(weights[k] if k in stage else 0.0 for k in range(K)),
+                name=f"stage {number}",
+            )
+            for number, stage in enumerate(problem.stages, start=1)
+        )
+    return (coverage,)
+
+
+def _check_counts(problem: SitingProblem, usable: NDArray[np.bool_]) -> None:
     for k, service in enumerate(problem.services):
         if service.min_new > usable[:, k].sum():
             msg = (
@@ -432,147 +592,206 @@ def build_model(problem: SitingProblem) -> SitingModel:
                 "sites"
             )
             raise InfeasibleError(msg)
-
-    # Coverage rows per service: filter, drop unreachable, aggregate identical rows.
-    blocks, y_service, y_weight, x_sites_per_k = [], [], [], []
-    demand_rows = 0
-    for k, service in enumerate(problem.services):
-        rows = ~problem.served_before[:, k] & (problem.weights[:, k] > 0)
-        reach = keep_columns(problem.coverage[k][np.flatnonzero(rows)], usable[:, k])
-        nonempty = np.diff(reach.indptr) > 0
-        reach = reach[np.flatnonzero(nonempty)]
-        demand_rows += int(nonempty.sum())
-        unique, summed, _ = aggregate_rows(reach, problem.weights[rows, k][nonempty])
-        sites = np.flatnonzero(usable[:, k]) if service.min_new > 0 else np.unique(unique.indices)
-        x_sites_per_k.append(sites)
-        blocks.append(unique)
-        y_service.append(np.full(unique.shape[0], k, dtype=np.intp))
-        y_weight.append(service.priority * summed)
-
-    x_site = np.concatenate(x_sites_per_k).astype(np.intp) if K else np.empty(0, np.intp)
-    x_service = np.concatenate(
-        [np.full(len(s), k, dtype=np.intp) for k, s in enumerate(x_sites_per_k)]
-    )
-    num_x = len(x_site)
-    x_offset = np.concatenate([[0], np.cumsum([len(s) for s in x_sites_per_k])])
-    y_cover = _cover_matrix(blocks, x_sites_per_k, x_offset, m, num_x)
-    z_site = np.unique(x_site)
-    num_z, num_y = len(z_site), y_cover.shape[0]
-    z_of_site = np.full(m, -1, dtype=np.intp)
-    z_of_site[z_site] = np.arange(num_z)
-    x_z = z_of_site[x_site]
-    y_weights = np.concatenate(y_weight) if y_weight else np.empty(0)
-
-    constraints = _RowBuilder(num_cols=num_x + num_z + num_y)
-    # y_r - sum_{x covering r} x <= 0
-    constraints.add_block(
-        sparse.hstack(
-            [
-                -y_cover.astype(np.float64),
-                sparse.csr_array((num_y, num_z)),
-                sparse.eye_array(num_y),
-            ],
-            format="csr",
-        ),
-        upper=0.0,
-    )
-    # x_jk - z_j <= 0
-    constraints.add_block(
-        _two_per_row(np.arange(num_x), 1.0, num_x + x_z, -1.0, num_x + num_z + num_y),
-        upper=0.0,
-    )
-    count_at = np.bincount(x_site, minlength=m)
-    capacity = problem.site_capacity[z_site]
-    tight = np.flatnonzero(capacity < count_at[z_site])
-    if tight.size:  # sum_k x_jk - cap_j z_j <= 0
-        constraints.add_block(
-            _per_site_rows(x_z, np.ones(num_x), tight, capacity, num_x, constraints.num_cols),
-            upper=0.0,
+    if problem.min_new_per_group > 0:
+        capacity = np.minimum(usable.sum(axis=1), problem.site_capacity)
+        per_group = np.bincount(
+            problem.site_groups[problem.site_groups >= 0],
+            weights=capacity[problem.site_groups >= 0],
         )
-    area = np.array([s.floor_area_m2 for s in problem.services])[x_service]
-    area_at = np.bincount(x_z, weights=area, minlength=num_z)
-    floor = problem.site_floor_area_m2[z_site]
-    tight = np.flatnonzero(area_at > floor)
-    if tight.size:  # sum_k a_k x_jk - area_j z_j <= 0
-        constraints.add_block(
-            _per_site_rows(x_z, area, tight, floor, num_x, constraints.num_cols), upper=0.0
-        )
-    if problem.budget is not None:
-        cost = np.concatenate(
-            [
-                problem.fit_out_cost[x_site, x_service],
-                problem.site_fixed_cost[z_site],
-                np.zeros(num_y),
-            ]
-        )
-        constraints.add_block(sparse.csr_array(cost[None, :]), upper=problem.budget)
-    for k, service in enumerate(problem.services):
-        count = x_offset[k + 1] - x_offset[k]
-        below = service.max_new is not None and service.max_new < count
-        if service.min_new > 0 or below:
-            coefficients = np.zeros(constraints.num_cols)
-            coefficients[x_offset[k] : x_offset[k + 1]] = 1.0
-            constraints.add_block(
-                sparse.csr_array(coefficients[None, :]),
-                lower=float(service.min_new),
-                upper=float(service.max_new) if below and service.max_new is not None else np.inf,
+        short = np.flatnonzero((per_group > 0) & (per_group < problem.min_new_per_group))
+        if short.size:
+            names = problem.equity.names if problem.equity is not None else ()
+            label = names[short[0]] if short[0] < len(names) else str(short[0])
+            msg = (
+                f"community '{label}' can host at most {int(per_group[short[0]])} new outlets "
+                f"but min_new_per_community = {problem.min_new_per_group}; lower it or add sites"
             )
+            raise InfeasibleError(msg)
 
-    num_cols = constraints.num_cols
-    c = np.concatenate([np.zeros(num_x + num_z), y_weights])
-    integrality = np.zeros(num_cols, dtype=bool)
-    integrality[: num_x + num_z] = True
-    A, row_lower, row_upper = constraints.finish()
-    milp = MilpArrays(
-        c=c,
-        A=A,
-        row_lower=row_lower,
-        row_upper=row_upper,
-        col_lower=np.zeros(num_cols),
-        col_upper=np.ones(num_cols),
-        integrality=integrality,
+
+def _add_group_minimums(
+    problem: SitingProblem, constraints: _RowBuilder, x_site: NDArray[np.intp], num_cols: int
+) -> None:
+    groups = problem.site_groups[x_site]
+    for g in np.unique(groups[groups >= 0]):
+        row = np.zeros(num_cols)
+        row[: len(x_site)] = (groups == g).astype(np.float64)
+        constraints.add_row(row, lower=float(problem.min_new_per_group))
+
+
+def _share_rows(
+    problem: SitingProblem,
+    y_service: NDArray[np.intp],
+    y_credit: NDArray[np.float64],
+    y_community: NDArray[np.intp],
+    active: bool,
+) -> tuple[sparse.csr_array, NDArray[np.float64], NDArray[np.float64], NDArray[np.intp]]:
+    """Credited residents per (equity service, community) over y, with totals and before.
+
+    Returns the (rows, num_y) matrix, each row's total and already-covered residents, and each
+    row's (service, community) pair.
+    """
+    num_y = len(y_service)
+    equity = problem.equity
+    if not active or equity is None or not equity.services:
+        empty = np.empty(0)
+        return sparse.csr_array((0, num_y)), empty, empty, np.empty((0, 2), dtype=np.intp)
+    C = len(equity.names)
+    services = np.asarray(equity.services, dtype=np.intp)
+    inside = equity.groups >= 0
+    w = problem.weights[inside][:, services]
+    served = problem.credit_before[inside][:, services]
+    group = equity.groups[inside]
+    total = np.stack(
+        [np.bincount(group, weights=w[:, s], minlength=C) for s in range(len(services))]
     )
-    stats = {
-        "demand_points": problem.num_demand,
-        "candidate_sites": m,
-        "services": K,
-        "coverage_pairs": int(sum(c.nnz for c in problem.coverage)),
-        "demand_rows_reachable": demand_rows,
-        "demand_rows_aggregated": num_y,
-        "x_columns": num_x,
-        "z_columns": num_z,
-        "rows": int(A.shape[0]),
-        "nonzeros": int(A.nnz),
-    }
-    return SitingModel(
-        problem=problem,
-        milp=milp,
-        x_site=x_site,
-        x_service=x_service,
-        z_site=z_site,
-        y_service=np.concatenate(y_service) if y_service else np.empty(0, np.intp),
-        y_weight=y_weights,
-        y_cover=y_cover,
-        stats=stats,
+    done = np.stack(
+        [
+            np.bincount(group, weights=w[:, s] * served[:, s], minlength=C)
+            for s in range(len(services))
+        ]
     )
+    s_index, c_index = np.nonzero(total > 0)
+    row_of = np.full((len(problem.services), C), -1, dtype=np.int64)
+    row_of[services[s_index], c_index] = np.arange(len(s_index))
+    member = np.where(y_community >= 0, row_of[y_service, np.maximum(y_community, 0)], -1)
+    ok = member >= 0
+    matrix = sparse.csr_array(
+        (y_credit[ok], (member[ok], np.flatnonzero(ok))), shape=(len(s_index), num_y)
+    )
+    pairs = np.column_stack([services[s_index], c_index]).astype(np.intp)
+    totals, befores = total[s_index, c_index], done[s_index, c_index]
+    return matrix, totals.astype(np.float64), befores.astype(np.float64), pairs
+
+
+def _equity_message(
+    problem: SitingProblem, equity: Equity, pair: NDArray[np.intp], best_pct: float
+) -> str:
+    k, c = int(pair[0]), int(pair[1])
+    return (
+        f"community '{equity.names[c]}': service '{problem.services[k].key}' can reach at most "
+        f"{best_pct:.2f} % coverage even with every candidate site, below the equity floor of "
+        f"{100 * (equity.min_share or 0):g} %; lower min_share or add sites there"
+    )
+
+
+def _circle(
+    problem: SitingProblem,
+    joint: tuple[NDArray[np.intp], NDArray[np.intp]],
+    full_level_row: dict[tuple[int, int], int],
+    num_y: int,
+) -> tuple[NDArray[np.float64], sparse.csr_array]:
+    """V columns (residents per joint group) and their links to full-credit y columns."""
+    members, group = joint
+    num_groups = int(group.max()) + 1 if len(group) else 0
+    representative = _first_of_each(group)
+    demand = members[representative]
+    population = np.bincount(group, weights=problem.population[members], minlength=num_groups)
+    rows, cols = [], []
+    count = 0
+    weights = []
+    for g in range(num_groups):
+        if population[g] <= 0:
+            continue
+        links = []
+        possible = True
+        for k in problem.circle:
+            if problem.served_before[demand[g], k]:
+                continue
+            y = full_level_row.get((k, g))
+            if y is None:
+                possible = False
+                break
+            links.append(y)
+        if not possible or not links:
+            continue
+        rows.extend([count] * len(links))
+        cols.extend(links)
+        weights.append(population[g])
+        count += 1
+    matrix = sparse.csr_array(
+        (
+            np.ones(len(rows), dtype=bool),
+            (np.array(rows, dtype=np.int64), np.array(cols, dtype=np.int64)),
+        ),
+        shape=(count, num_y),
+    )
+    return np.asarray(weights, dtype=np.float64), matrix
+
+
+def _levels(credit: sparse.csr_array) -> NDArray[np.float64]:
+    """Distinct credit values of a service, largest first (``[1.0]`` for a hard threshold)."""
+    values = np.unique(credit.data) if credit.nnz else np.array([1.0])
+    return values[::-1].astype(np.float64)
+
+
+def _level_key(credit: sparse.csr_array, levels: NDArray[np.float64]) -> sparse.csr_array:
+    """A pattern whose columns are (site, credit level): equal rows have equal credit rows."""
+    L = len(levels)
+    level = np.searchsorted(-levels, -credit.data)  # position in the descending levels
+    return sparse.csr_array(
+        (np.ones(credit.nnz), credit.indices.astype(np.int64) * L + level, credit.indptr),
+        shape=(credit.shape[0], credit.shape[1] * L),
+    )
+
+
+def _append_label(key: sparse.csr_array, label: NDArray[np.intp]) -> sparse.csr_array:
+    """``key`` with one more column block marking each row's label (so labels never merge)."""
+    labels = np.unique(label)
+    position = np.searchsorted(labels, label)
+    extra = sparse.csr_array(
+        (np.ones(len(label)), (np.arange(len(label)), position)), shape=(len(label), len(labels))
+    )
+    return sparse.hstack([key, extra], format="csr")
+
+
+def _at_least(credit: sparse.csr_array, value: float) -> sparse.csr_array:
+    """The entries of ``credit`` with credit >= value (structure only matters)."""
+    mask = credit.data >= value - 1e-12
+    kept_before = np.concatenate([[0], np.cumsum(mask, dtype=np.int64)])
+    return sparse.csr_array(
+        (credit.data[mask], credit.indices[mask], kept_before[credit.indptr]), shape=credit.shape
+    )
+
+
+def _pattern(matrix: sparse.csr_array) -> sparse.csr_array:
+    return sparse.csr_array(
+        (np.ones(matrix.nnz, dtype=bool), matrix.indices, matrix.indptr), shape=matrix.shape
+    )
+
+
+def _first_of_each(group: NDArray[np.intp]) -> NDArray[np.intp]:
+    """Index of the first member of each group 0..G-1."""
+    if len(group) == 0:
+        return np.empty(0, dtype=np.intp)
+    _, first = np.unique(group, return_index=True)
+    return first.astype(np.intp)
 
 
 def _cover_matrix(
     blocks: list[sparse.csr_array],
+    y_service: NDArray[np.intp],
     sites_per_k: list[NDArray[np.intp]],
     x_offset: NDArray[np.int64],
     num_sites: int,
     num_x: int,
 ) -> sparse.csr_array:
-    """Stack per-service (rows x sites) blocks into (rows x x-columns), remapping site indices."""
+    """Stack (rows x sites) blocks into (rows x x-columns), remapping site indices per service."""
+    column_of = []
+    for k, sites in enumerate(sites_per_k):
+        lookup = np.full(num_sites, -1, dtype=np.int64)
+        lookup[sites] = x_offset[k] + np.arange(len(sites))
+        column_of.append(lookup)
     parts = []
-    for k, block in enumerate(blocks):
-        column_of_site = np.full(num_sites, -1, dtype=np.int64)
-        column_of_site[sites_per_k[k]] = x_offset[k] + np.arange(len(sites_per_k[k]))
-        indices = column_of_site[block.indices]
+    start = 0
+    for block in blocks:
+        if block.shape[0] == 0:
+            continue
+        k = int(y_service[start])
+        start += block.shape[0]
         parts.append(
             sparse.csr_array(
-                (np.ones(block.nnz, dtype=bool), indices, block.indptr),
+                (np.ones(block.nnz, dtype=bool), column_of[k][block.indices], block.indptr),
                 shape=(block.shape[0], num_x),
             )
         )
@@ -622,11 +841,22 @@ class _RowBuilder:
         self.upper: list[NDArray[np.float64]] = []
 
     def add_block(
-        self, block: sparse.csr_array, *, lower: float = -np.inf, upper: float = np.inf
+        self,
+        block: sparse.csr_array,
+        *,
+        lower: float = -np.inf,
+        upper: float = np.inf,
+        lower_values: NDArray[np.float64] | None = None,
     ) -> None:
-        self.blocks.append(sparse.csr_array(block, shape=(block.shape[0], self.num_cols)))
-        self.lower.append(np.full(block.shape[0], lower))
-        self.upper.append(np.full(block.shape[0], upper))
+        rows = block.shape[0]
+        self.blocks.append(sparse.csr_array(block, shape=(rows, self.num_cols)))
+        self.lower.append(np.full(rows, lower) if lower_values is None else lower_values)
+        self.upper.append(np.full(rows, upper))
+
+    def add_row(
+        self, coefficients: NDArray[np.float64], *, lower: float = -np.inf, upper: float = np.inf
+    ) -> None:
+        self.add_block(sparse.csr_array(coefficients[None, :]), lower=lower, upper=upper)
 
     def finish(self) -> tuple[sparse.csr_array, NDArray[np.float64], NDArray[np.float64]]:
         if not self.blocks:

@@ -14,21 +14,23 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from siting import __version__, settings
 from siting._errors import DataValidationError
 from siting._validate import Problems
-from siting.candidates import CandidateSites, candidates_from_file
+from siting.candidates import CandidateSites, candidates_from_file, mobile_from_file
 from siting.coverage import ServiceCoverage, coverage_from_points
 from siting.demand import DemandPoints, demand_from_file
 from siting.facilities import ExistingFacilities, facilities_from_file
-from siting.model import SitingProblem, build_model
+from siting.model import build_model
+from siting.problem import Equity, SitingProblem
 from siting.projection import WGS84, check_tables_overlap, transform, working_crs
-from siting.results import SitingResult, result_from_solve
-from siting.scenario import Scenario
-from siting.services import Service
-from siting.solvers import SolveOptions, get_solver
-from siting.solvers.heuristic import greedy_plan
+from siting.results import SitingResult, result_from_stages
+from siting.scenario import ModelSpec, Scenario
+from siting.services import POPULATION, Service
+from siting.solvers import SolveOptions, SolveResult, get_solver
+from siting.solvers.heuristic import greedy_plan, supports_greedy
 
 Progress = Callable[[str, float | None], None]
 """Called with a phase name when it starts (seconds None) and when it ends (seconds)."""
@@ -96,7 +98,7 @@ def read_inputs(scenario: Scenario) -> Inputs:
     DataValidationError
         Listing every problem in every table.
     """
-    keys = [s.key for s in scenario.services]
+    keys = [s.key for s in scenario.service_list()]
     messages: list[str] = []
     demand = sites = existing = None
     try:
@@ -111,7 +113,14 @@ def read_inputs(scenario: Scenario) -> Inputs:
         existing = facilities_from_file(scenario.existing, service_keys=keys)
     except DataValidationError as error:
         messages.extend(error.problems)
-    if demand is None or sites is None or existing is None:
+    if scenario.mobile is not None:
+        mobile_keys = [s.key for s in scenario.service_list() if s.mobile_cost is not None]
+        try:
+            mobile = mobile_from_file(scenario.mobile, mobile_services=mobile_keys)
+            sites = sites.concat(mobile) if sites is not None else None
+        except DataValidationError as error:
+            messages.extend(error.problems)
+    if demand is None or sites is None or existing is None or messages:
         raise DataValidationError(messages)
     return align_inputs(demand, sites, existing)
 
@@ -157,22 +166,93 @@ def problem_from_inputs(
     services: tuple[Service, ...],
     *,
     budget: float | None,
+    model: ModelSpec | None = None,
 ) -> SitingProblem:
-    """The :class:`SitingProblem` for these inputs and coverage."""
+    """The :class:`SitingProblem` for these inputs, coverage and planning question.
+
+    Raises
+    ------
+    DataValidationError
+        If the community column is missing or has empty cells.
+    """
+    model = model or ModelSpec()
     demand, sites = inputs.demand, inputs.sites
+    keys = [s.key for s in services]
+    index = {key: k for k, key in enumerate(keys)}
     weights = np.column_stack([demand.weight(s.segment) for s in services])
-    return SitingProblem.from_coverage(
-        coverage,
+    mobile = sites.kind == "mobile"
+    fit_out = np.array(
+        [
+            [(s.mobile_cost or 0.0) if is_mobile else s.fit_out_cost for s in services]
+            for is_mobile in mobile
+        ]
+    ).reshape(len(sites), len(services))
+    equity, site_groups = _communities(inputs, model, index)
+    return SitingProblem.from_arrays(
+        [c.minutes for c in coverage],
         weights,
         services=services,
+        credit=[c.credit for c in coverage],
+        population=demand.weight(POPULATION),
+        credit_before=np.column_stack([c.credit_before for c in coverage]),
         site_fixed_cost=sites.fixed_cost,
+        fit_out_cost=fit_out,
         site_capacity=sites.capacity,
         site_floor_area_m2=sites.floor_area_m2,
-        allowed=sites.allowed_matrix([s.key for s in services]),
+        allowed=sites.allowed_matrix(keys),
+        site_decision=sites.decision,
         budget=budget,
+        mode=model.mode,
+        circle=None if model.circle is None else [index[k] for k in model.circle],
+        circle_weight=model.circle_weight,
+        stages=[[index[k] for k in stage] for stage in model.lexicographic],
+        stage_tolerance=model.stage_tolerance_pct / 100.0,
+        equity=equity,
+        site_groups=site_groups,
+        min_new_per_group=model.min_new_per_community,
         demand_ids=demand.ids,
         site_ids=sites.ids,
+        site_kind=sites.kind,
     )
+
+
+def _communities(
+    inputs: Inputs, model: ModelSpec, index: dict[str, int]
+) -> tuple[Equity | None, NDArray[np.intp] | None]:
+    """Communities of demand points and sites from the ``[model] community`` column."""
+    if model.community is None:
+        return None, None
+    demand, sites = inputs.demand, inputs.sites
+    problems = Problems("[model] community")
+    if model.community not in demand.attributes:
+        problems.add(
+            f"demand column '{model.community}' not found; columns are: "
+            f"{', '.join(map(str, demand.attributes.columns))}"
+        )
+        problems.raise_if_any()
+    raw = demand.attributes[model.community]
+    names_of_demand = raw.fillna("").astype(str).str.strip().to_numpy(object)
+    empty = names_of_demand == ""
+    if empty.any():
+        rows = np.flatnonzero(empty)
+        shown = ", ".join(f"row {r + 1} (id '{demand.ids[r]}')" for r in rows[:5])
+        problems.add(
+            f"demand column '{model.community}' is empty at {rows.size} row(s): {shown}; "
+            "every demand point needs a community for equity floors and community tables"
+        )
+        problems.raise_if_any()
+    names = sorted(set(names_of_demand) | (set(sites.community) - {""}))
+    position = {name: c for c, name in enumerate(names)}
+    groups = np.array([position[name] for name in names_of_demand], dtype=np.intp)
+    site_groups = np.array([position.get(name, -1) for name in sites.community], dtype=np.intp)
+    services = model.equity_services or list(index)
+    equity = Equity(
+        groups=groups,
+        names=tuple(names),
+        min_share=None if model.equity_min_pct is None else model.equity_min_pct / 100.0,
+        services=tuple(index[k] for k in services),
+    )
+    return equity, site_groups
 
 
 def solve(
@@ -182,12 +262,16 @@ def solve(
     options: SolveOptions | None = None,
     timings: Timings | None = None,
 ) -> SitingResult:
-    """Build, solve and verify a problem: the array-level entry point for studies.
+    """Build, solve (stage by stage) and verify a problem: the array-level entry point.
+
+    Questions with several objectives are solved in order; each stage keeps what the earlier
+    ones reached as a constraint (less ``stage_tolerance``) and starts from their plan. The time
+    limit covers all stages together.
 
     Parameters
     ----------
     problem
-        The instance (:meth:`SitingProblem.from_arrays`).
+        The instance and question (:meth:`SitingProblem.from_arrays`).
     solver
         Backend name.
     options
@@ -201,16 +285,38 @@ def solve(
         The plan, its status, objective, bound and gap, verified against the coverage.
     """
     backend = get_solver(solver)
+    backend.check(problem)
     options = options or SolveOptions()
     timings = timings or Timings()
     with timings.phase("build"):
         model = build_model(problem)
+    answers: list[SolveResult] = []
     with timings.phase("solve"):
-        if options.warm_start is None and options.heuristic_warm_start:
-            options = dataclasses.replace(options, warm_start=greedy_plan(model))
-        solved = backend.solve(model, options)
+        started = time.perf_counter()
+        start_plan = options.warm_start
+        if start_plan is None and options.heuristic_warm_start and supports_greedy(problem):
+            start_plan = greedy_plan(model)
+        floors: list[float] = []
+        for stage in range(len(model.stages)):
+            remaining = None
+            if options.time_limit_s is not None:
+                remaining = max(0.0, options.time_limit_s - (time.perf_counter() - started))
+            stage_model = dataclasses.replace(model, milp=model.stage_arrays(stage, floors))
+            answer = backend.solve(
+                stage_model,
+                dataclasses.replace(options, time_limit_s=remaining, warm_start=start_plan),
+            )
+            answers.append(answer)
+            if answer.values is None or answer.objective is None:
+                break
+            start_plan = model.open_matrix(answer.values)
+            slack = max(
+                problem.stage_tolerance * abs(answer.objective),
+                1e-7 * max(1.0, abs(answer.objective)),
+            )
+            floors.append(answer.objective - slack)
     with timings.phase("verify"):
-        return result_from_solve(model, solved, mip_gap_tolerance=options.mip_gap)
+        return result_from_stages(model, answers, mip_gap_tolerance=options.mip_gap)
 
 
 def run_inputs(
@@ -223,6 +329,7 @@ def run_inputs(
     solver: str = settings.SOLVER,
     options: SolveOptions | None = None,
     name: str = "study",
+    model: ModelSpec | None = None,
     progress: Progress | None = None,
     timings: Timings | None = None,
 ) -> Run:
@@ -241,9 +348,10 @@ def run_inputs(
             services,
             speed_m_per_s=speed_m_per_s,
             detour_factor=detour_factor,
+            mobile=inputs.sites.kind == "mobile",
         )
     with timings.phase("build"):
-        problem = problem_from_inputs(inputs, coverage, services, budget=budget)
+        problem = problem_from_inputs(inputs, coverage, services, budget=budget, model=model)
     result = solve(problem, solver=solver, options=options, timings=timings)
     return Run(
         name=name,
@@ -292,8 +400,10 @@ def run_scenario(scenario: Scenario, *, progress: Progress | None = None) -> Run
                 mip_gap=scenario.solve.mip_gap,
                 threads=scenario.solve.threads,
                 verbose=scenario.solve.verbose,
+                heuristic_warm_start=scenario.solve.warm_start,
             ),
             name=scenario.name,
+            model=scenario.model,
             timings=timings,
         )
     except DataValidationError as error:  # a problem of the scenario's numbers, e.g. its budget

@@ -25,6 +25,7 @@ from pydantic import (
 
 from siting import settings
 from siting._errors import ScenarioError
+from siting.catalog import catalog, presets
 from siting.services import POPULATION, Service
 
 Key = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_\-]*$", max_length=64)]
@@ -37,10 +38,23 @@ class _Section(BaseModel):
 
 
 class ScenarioInfo(_Section):
-    """``[scenario]``: a name for the run and an optional description."""
+    """``[scenario]``: a name, an optional description and an optional policy preset.
+
+    ``preset`` (see ``siting catalog --presets``) adds the services a seed city's policy names,
+    with its walk thresholds; ``[[services]]`` tables override or extend them.
+    """
 
     name: str = Field(min_length=1)
     description: str = ""
+    preset: str | None = None
+
+    @field_validator("preset")
+    @classmethod
+    def _known_preset(cls, value: str | None) -> str | None:
+        if value is not None and value not in presets():
+            msg = f"unknown preset; choose one of {', '.join(sorted(presets()))}"
+            raise ValueError(msg)
+        return value
 
 
 class TableSpec(_Section):
@@ -100,6 +114,8 @@ class CandidatesSpec(TableSpec):
     capacity: str | None = None
     floor_area: str | None = None
     allowed_services: str | None = None
+    decision: str | None = None
+    community: str | None = None
 
 
 class ExistingSpec(TableSpec):
@@ -121,29 +137,109 @@ class WalkSpec(_Section):
 
 
 class ServiceSpec(_Section):
-    """``[[services]]``: one service to place (see :class:`siting.services.Service`)."""
+    """``[[services]]``: one service to place (see :class:`siting.services.Service`).
+
+    A key from the built-in catalog (``siting catalog``) inherits its walk threshold, name,
+    class, target segment and walking speed; any of them can be overridden here. Other keys
+    must give ``walk_minutes``.
+    """
 
     key: Key
-    walk_minutes: Positive
+    walk_minutes: Positive | None = None
     name: str | None = None
-    segment: Key = POPULATION
+    segment: Key | None = None
     priority: NonNegative = 1.0
     fit_out_cost: NonNegative = 0.0
     max_new: Annotated[int, Field(ge=0)] | None = None
     min_new: Annotated[int, Field(ge=0)] = 0
     speed_m_per_s: Positive | None = None
     floor_area_m2: NonNegative = 0.0
+    budget: NonNegative | None = None
+    target_pct: Annotated[float, Field(ge=0, le=100)] | None = None
+    decay_minutes: Positive | None = None
+    decay_steps: Annotated[int, Field(ge=1, le=50)] = 5
+    mobile_cost: NonNegative | None = None
+    mobile_walk_minutes: Positive | None = None
 
     @model_validator(mode="after")
     def _bounds(self) -> ServiceSpec:
         if self.max_new is not None and self.max_new < self.min_new:
             msg = f"max_new = {self.max_new} is below min_new = {self.min_new}"
             raise ValueError(msg)
+        if (
+            self.decay_minutes is not None
+            and self.walk_minutes is not None
+            and self.decay_minutes <= self.walk_minutes
+        ):
+            msg = (
+                f"decay_minutes = {self.decay_minutes} must exceed "
+                f"walk_minutes = {self.walk_minutes}"
+            )
+            raise ValueError(msg)
         return self
 
-    def to_service(self) -> Service:
-        """The model-level :class:`Service` this table describes."""
-        return Service(**self.model_dump())
+    def to_service(self, *, preset_minutes: float | None = None) -> Service:
+        """The model-level :class:`Service`, with catalog defaults for what is not given.
+
+        Raises
+        ------
+        ValueError
+            If the key is not in the catalog and ``walk_minutes`` is missing.
+        """
+        entry = catalog().get(self.key)
+        minutes = self.walk_minutes or preset_minutes or (entry.walk_minutes if entry else None)
+        if minutes is None:
+            msg = (
+                f"walk_minutes is missing and '{self.key}' is not in the catalog; set "
+                "walk_minutes or use a catalog key (see `siting catalog`)"
+            )
+            raise ValueError(msg)
+        values = self.model_dump(exclude={"target_pct"})
+        values |= {
+            "walk_minutes": minutes,
+            "name": self.name or (entry.name_zh if entry else None),
+            "segment": self.segment or (entry.segment if entry else POPULATION),
+            "speed_m_per_s": self.speed_m_per_s or (entry.speed_m_per_s if entry else None),
+            "category": entry.category if entry else None,
+            "target_share": None if self.target_pct is None else self.target_pct / 100.0,
+        }
+        return Service(**values)
+
+
+class ModelSpec(_Section):
+    """``[model]``: the planning question (see :class:`siting.problem.SitingProblem`).
+
+    ``mode``: ``max_coverage`` (default), ``min_cost`` (cheapest plan reaching every service's
+    ``target_pct``), ``complete_circle`` (most residents reaching every ``circle`` service),
+    ``max_min_share`` (best coverage share of the worst-served community). ``circle`` lists the
+    complete-circle bundle (default: every service); ``circle_weight`` adds its residents to the
+    ``max_coverage`` objective. ``lexicographic`` lists groups of services optimised in order.
+    ``community`` names the demand column of communities (districts, circles) used by
+    ``equity_min_pct``, ``max_min_share`` and the reports; ``min_new_per_community`` needs a
+    ``[candidates] community`` column.
+    """
+
+    mode: Literal["max_coverage", "min_cost", "complete_circle", "max_min_share"] = "max_coverage"
+    circle: list[Key] | None = None
+    circle_weight: NonNegative = 0.0
+    lexicographic: list[list[Key]] = Field(default_factory=list)
+    stage_tolerance_pct: Annotated[float, Field(ge=0, le=100)] = 0.0
+    community: str | None = None
+    equity_min_pct: Annotated[float, Field(ge=0, le=100)] | None = None
+    equity_services: list[Key] | None = None
+    min_new_per_community: Annotated[int, Field(ge=0)] = 0
+    community_target_pct: Annotated[float, Field(ge=0, le=100)] | None = None
+
+
+class MobileSpec(TableSpec):
+    """``[mobile]``: locations where mobile outlets (carts, trucks, lockers) may stand.
+
+    Each location hosts one mobile outlet of a service that has a ``mobile_cost``; ``services``
+    narrows the choice. A mobile outlet needs no property: no fixed cost, its service's
+    ``mobile_cost`` and ``mobile_walk_minutes`` (default: the service's walk threshold).
+    """
+
+    services: list[Key] | None = None
 
 
 class BudgetSpec(_Section):
@@ -153,13 +249,17 @@ class BudgetSpec(_Section):
 
 
 class SolveSpec(_Section):
-    """``[solve]``: backend, time limit (s), relative MIP gap, threads and solver log."""
+    """``[solve]``: backend, time limit (s), relative MIP gap, threads and solver log.
 
-    solver: Literal["highs"] = "highs"
+    ``warm_start = true`` starts exact solvers from the greedy plan where greedy applies.
+    """
+
+    solver: Literal["highs", "cbc", "ortools", "ortools-sat", "heuristic"] = "highs"
     time_limit_s: Positive = settings.TIME_LIMIT_S
     mip_gap: Annotated[float, Field(ge=0, lt=1)] = settings.MIP_GAP
     threads: Annotated[int, Field(ge=1)] | None = None
     verbose: bool = False
+    warm_start: bool = True
 
 
 class Scenario(_Section):
@@ -169,8 +269,10 @@ class Scenario(_Section):
     demand: DemandSpec
     candidates: CandidatesSpec
     existing: list[ExistingSpec] = Field(default_factory=list)
+    mobile: MobileSpec | None = None
     walk: WalkSpec = WalkSpec()
-    services: list[ServiceSpec] = Field(min_length=1)
+    services: list[ServiceSpec] = Field(default_factory=list)
+    model: ModelSpec = ModelSpec()
     budget: BudgetSpec = BudgetSpec()
     solve: SolveSpec = SolveSpec()
     _source: str = PrivateAttr(default="scenario")
@@ -187,16 +289,55 @@ class Scenario(_Section):
         if repeated:
             msg = f"service keys must be unique; repeated: {', '.join(repeated)}"
             raise ValueError(msg)
+        if not self.services and self.scenario.preset is None:
+            msg = "no services: add [[services]] tables or a [scenario] preset"
+            raise ValueError(msg)
+        services = self.service_list()
         segments = {POPULATION, *self.demand.segments}
-        for number, service in enumerate(self.services, start=1):
+        for service in services:
             if service.segment not in segments:
                 msg = (
-                    f"[[services]] #{number} (key '{service.key}'): segment = "
-                    f"'{service.segment}' is not a demand segment; use one of "
-                    f"{', '.join(sorted(segments))} or add it to [demand] segments"
+                    f"service '{service.key}': segment = '{service.segment}' is not a demand "
+                    f"segment; add it to [demand] segments (e.g. {service.segment} = "
+                    f'"column") or set segment = "population" in its [[services]] table'
                 )
                 raise ValueError(msg)
+        self._check_model({s.key for s in services})
         return self
+
+    def _check_model(self, keys: set[str]) -> None:
+        model = self.model
+        named = {
+            "circle": model.circle or [],
+            "lexicographic": [k for stage in model.lexicographic for k in stage],
+            "equity_services": model.equity_services or [],
+        }
+        if self.mobile is not None:
+            named["[mobile] services"] = self.mobile.services or []
+        for field_name, values in named.items():
+            unknown = sorted(set(values) - keys)
+            if unknown:
+                msg = (
+                    f"[model] {field_name} names unknown service(s) {', '.join(unknown)}; "
+                    f"services are: {', '.join(sorted(keys))}"
+                )
+                raise ValueError(msg)
+        needs_community = model.equity_min_pct is not None or model.mode == "max_min_share"
+        if needs_community and model.community is None:
+            msg = (
+                "[model] community is missing: equity floors and max_min_share need the "
+                "demand column naming communities"
+            )
+            raise ValueError(msg)
+        if model.min_new_per_community and self.candidates.community is None:
+            msg = (
+                "[model] min_new_per_community needs [candidates] community (the column "
+                "naming each site's community)"
+            )
+            raise ValueError(msg)
+        if model.lexicographic and model.mode != "max_coverage":
+            msg = '[model] lexicographic stages apply to mode = "max_coverage" only'
+            raise ValueError(msg)
 
     @property
     def name(self) -> str:
@@ -209,8 +350,18 @@ class Scenario(_Section):
         return self._source
 
     def service_list(self) -> tuple[Service, ...]:
-        """The services to place, in file order."""
-        return tuple(s.to_service() for s in self.services)
+        """The services to place: the preset's (if any), then the file's, with catalog defaults.
+
+        A ``[[services]]`` table with a preset service's key overrides it.
+        """
+        preset = presets()[self.scenario.preset] if self.scenario.preset else None
+        given = {s.key: s for s in self.services}
+        ordered: list[ServiceSpec] = []
+        if preset is not None:
+            ordered = [given.pop(k, ServiceSpec(key=k)) for k in preset.services]
+        ordered += list(given.values())
+        minutes = preset.walk_minutes if preset else {}
+        return tuple(s.to_service(preset_minutes=minutes.get(s.key)) for s in ordered)
 
 
 def load_scenario(path: str | Path) -> Scenario:
@@ -296,7 +447,7 @@ def _describe(error: Any, data: dict[str, Any]) -> str:
     message = str(error["msg"]).replace("Input should be", "must be")
     message = message.removeprefix("Value error, ")
     if kind == "value_error" or "input" not in error or isinstance(error["input"], dict):
-        return f"{where}: {message}"
+        return f"{where}: {message}" if loc else message
     return f"{where} = {error['input']!r}; {message}"
 
 
@@ -321,6 +472,8 @@ _SECTIONS: dict[str, type[BaseModel]] = {
     "existing": ExistingSpec,
     "walk": WalkSpec,
     "services": ServiceSpec,
+    "model": ModelSpec,
+    "mobile": MobileSpec,
     "budget": BudgetSpec,
     "solve": SolveSpec,
 }

@@ -1,7 +1,7 @@
 """Solver backends behind one interface, and the registry that names them.
 
 >>> sorted(SOLVERS)
-['highs']
+['heuristic', 'highs']
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from siting._errors import SolverUnavailableError
 from siting.solvers.base import SolveOptions, Solver, SolveResult, Status, relative_gap
+from siting.solvers.heuristic import HeuristicSolver
 from siting.solvers.highs import HighsSolver
 
 if TYPE_CHECKING:
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
 
 SOLVERS: dict[str, type[Solver]] = {
     HighsSolver.name: HighsSolver,
+    HeuristicSolver.name: HeuristicSolver,
 }
 
 

@@ -21,6 +21,7 @@ from siting import settings
 
 if TYPE_CHECKING:
     from siting.model import SitingModel
+    from siting.problem import SitingProblem
 
 
 class Status(StrEnum):
@@ -149,6 +150,14 @@ class Solver(ABC):
     def is_available(cls) -> bool:
         """True if every required module can be imported (nothing is imported to find out)."""
         return all(importlib.util.find_spec(m) is not None for m in cls.required_modules)
+
+    def check(self, problem: SitingProblem) -> None:
+        """Raise :class:`SolverUnavailableError` if this backend cannot answer ``problem``.
+
+        Exact backends answer every question; a heuristic overrides this to name what it
+        cannot do and which backend can.
+        """
+        del problem
 
     @abstractmethod
     def solve(self, model: SitingModel, options: SolveOptions) -> SolveResult:
