@@ -47,7 +47,7 @@ def test_run_writes_every_output(write_scenario, tmp_path):
         shop["coverage_pct"] == 100 and shop["new_outlets"] == 2 and shop["existing_outlets"] == 1
     )
     assert set(summary["timings_s"]) == {"read", "coverage", "build", "solve", "verify", "write"}
-    assert "objective 1,500.0" in result.output
+    assert "weighted residents newly covered: 1,500.0   bound 1,500.0" in result.output
 
 
 def test_outputs_agree_with_an_independent_recomputation(write_scenario, tmp_path):
@@ -253,3 +253,40 @@ def assert_demo_coverage_recomputed(scenario_path: Path, out: Path, summary: dic
         loose = weight[(walk <= limit * (1 + 1e-5)).any(axis=1)].sum()
         reported = summary["services"][key]["covered_population"]
         assert strict - 1e-6 <= reported <= loose + 1e-6, (key, strict, reported, loose)
+
+
+def test_catalog_lists_services_and_presets():
+    result = run_cli("catalog")
+    assert result.exit_code == 0
+    assert "vegetable_market" in result.output and "菜市场" in result.output
+    presets = run_cli("catalog", "--presets")
+    assert "huaian" in presets.output and ">= 10 new outlets per community" in presets.output
+
+
+def test_new_writes_a_starter_scenario_that_validates(tmp_path):
+    path = tmp_path / "plan.toml"
+    assert run_cli("new", path, "--preset", "huaian").exit_code == 0
+    text = path.read_text()
+    assert 'key = "convenience_store"' in text and "walk_minutes = 5" in text
+    demo_data = Path(__file__).resolve().parents[1] / "scenarios" / "demo" / "data"
+    text = text.replace('"data/', f'"{demo_data}/')
+    path.write_text(text)
+    result = run_cli("validate", path)
+    assert result.exit_code == 0, result.output
+    assert run_cli("new", path).exit_code == 2  # never overwrites
+
+
+def test_preset_services_inherit_catalog_defaults(write_scenario, tmp_path):
+    from conftest import SCENARIO
+
+    toml = SCENARIO.format(budget=300).replace('name = "tiny"', 'name = "tiny"\npreset = "huaian"')
+    scenario = siting_load(write_scenario(toml=toml))
+    keys = [s.key for s in scenario.service_list()]
+    assert keys[:3] == ["convenience_store", "vegetable_market", "supermarket"]
+    assert {s.key: s.walk_minutes for s in scenario.service_list()}["supermarket"] == 15
+
+
+def siting_load(path):
+    from siting import load_scenario
+
+    return load_scenario(path)

@@ -131,3 +131,86 @@ def chinese_name(key: str) -> str:
     """The Chinese name of a catalog service, or the key itself."""
     entry = catalog().get(key)
     return entry.name_zh if entry else key
+
+
+def starter_scenario(preset_key: str) -> str:
+    """A scenario file (TOML text) for a preset, with every service spelled out to edit.
+
+    Raises
+    ------
+    ScenarioError
+        If the preset is unknown.
+    """
+    from siting._errors import ScenarioError
+
+    try:
+        preset = presets()[preset_key]
+    except KeyError:
+        msg = f"unknown preset '{preset_key}'; choose one of {', '.join(sorted(presets()))}"
+        raise ScenarioError(msg) from None
+    lines = [
+        f"# Starter scenario from the '{preset.key}' preset: {preset.description}",
+        f"# Source: {preset.source}",
+        "# Fill in paths, columns, costs and the budget; see the README for every key.",
+        "",
+        "[scenario]",
+        f'name = "{preset.key}-plan"',
+        "",
+        "[demand]",
+        'path = "data/demand.csv"      # residents: points with a population column',
+        'x = "lon"',
+        'y = "lat"',
+        'crs = "EPSG:4326"',
+        'population = "population"',
+        'segments = { elderly = "pop_60plus", children = "pop_0_6" }',
+        "",
+        "[candidates]",
+        'path = "data/sites.csv"       # idle properties',
+        'x = "lon"',
+        'y = "lat"',
+        'crs = "EPSG:4326"',
+        'fixed_cost = "fixed_cost"',
+        'capacity = "max_services"',
+        "",
+        "[existing]",
+        'path = "data/existing.csv"    # outlets already open, with a service column',
+        'x = "lon"',
+        'y = "lat"',
+        'crs = "EPSG:4326"',
+        'service = "service"',
+        "ignore_unknown_services = true",
+        "",
+    ]
+    for key in preset.services:
+        entry = catalog()[key]
+        minutes = preset.walk_minutes.get(key, entry.walk_minutes)
+        lines += [
+            "[[services]]",
+            f'key = "{key}"                # {entry.name_zh} / {entry.name_en} ({entry.category})',
+            f"walk_minutes = {minutes:g}",
+        ]
+        if entry.segment != "population":
+            lines.append(f'segment = "{entry.segment}"')
+        if entry.speed_m_per_s:
+            lines.append(f"speed_m_per_s = {entry.speed_m_per_s:g}")
+        lines += ["fit_out_cost = 0              # set the cost of opening this service", ""]
+    lines += ["[model]", 'mode = "max_coverage"']
+    if preset.min_new_per_community:
+        lines += [
+            '# community = "community"      # demand column of communities, then:',
+            f"# min_new_per_community = {preset.min_new_per_community}"
+            "   (needs [candidates] community)",
+        ]
+    if preset.community_target_pct:
+        lines.append(f"community_target_pct = {preset.community_target_pct:g}")
+    lines += [
+        "",
+        "[budget]",
+        "total = 1000000",
+        "",
+        "[solve]",
+        'solver = "highs"',
+        "time_limit_s = 600",
+        "",
+    ]
+    return "\n".join(lines)

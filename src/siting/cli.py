@@ -26,6 +26,8 @@ from siting._errors import (
     SolverCapabilityError,
     SolverUnavailableError,
 )
+from siting.catalog import catalog, starter_scenario
+from siting.catalog import presets as all_presets
 from siting.outputs import check_output_dir, write_outputs
 from siting.pipeline import Progress, Run, read_inputs, run_scenario
 from siting.scenario import Scenario, SolveSpec, load_scenario
@@ -41,6 +43,7 @@ app = typer.Typer(
 )
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 out = Console(highlight=False, soft_wrap=True)
+wide = Console(highlight=False, width=max(out.width, 200))  # tables that must not wrap
 
 
 @contextmanager
@@ -134,6 +137,80 @@ def validate(scenario: ScenarioArgument, debug: DebugOption = False) -> None:
         out.print(f"  working CRS      {inputs.demand.crs.name}")
 
 
+@app.command("catalog")
+def catalog_command(
+    presets: Annotated[
+        bool, typer.Option("--presets", help="List the city presets instead.")
+    ] = False,
+) -> None:
+    """List the built-in service catalog (or the policy presets of the seed cities)."""
+    if presets:
+        table = Table(show_edge=False, header_style="bold")
+        for column in ("preset", "services", "rules", "source"):
+            table.add_column(column)
+        for preset in all_presets().values():
+            rules = []
+            if preset.walk_minutes:
+                rules.append(", ".join(f"{k} {v:g} min" for k, v in preset.walk_minutes.items()))
+            if preset.min_new_per_community:
+                rules.append(f">= {preset.min_new_per_community} new outlets per community")
+            if preset.community_target_pct:
+                rules.append(f"{preset.community_target_pct:g} % of communities covered")
+            table.add_row(preset.key, ", ".join(preset.services), "; ".join(rules), preset.source)
+        wide.print(table)
+        return
+    table = Table(show_edge=False, header_style="bold")
+    for column in (
+        "key",
+        "中文",
+        "English",
+        "class",
+        "walk min",
+        "segment",
+        "m/s",
+        "m²",
+        "residents/outlet",
+        "sources",
+    ):
+        table.add_column(column)
+    for entry in catalog().values():
+        people = entry.population_per_outlet
+        table.add_row(
+            entry.key,
+            entry.name_zh,
+            entry.name_en,
+            entry.category,
+            f"{entry.walk_minutes:g}",
+            entry.segment,
+            "" if entry.speed_m_per_s is None else f"{entry.speed_m_per_s:g}",
+            "" if entry.floor_area_m2 is None else f"{entry.floor_area_m2:g}",
+            "" if people is None else f"{people[0]:,}-{people[1]:,}",
+            entry.sources,
+        )
+    wide.print(table)
+
+
+@app.command()
+def new(
+    path: Annotated[Path, typer.Argument(help="Scenario file to write.", dir_okay=False)],
+    preset: Annotated[
+        str, typer.Option(help="City preset (see `siting catalog --presets`).")
+    ] = "national",
+    debug: DebugOption = False,
+) -> None:
+    """Write a starter scenario file from a city's policy preset."""
+    with _guard(debug=debug):
+        if path.exists():
+            msg = f"{path} exists; choose another file name (nothing was overwritten)"
+            raise OutputError(msg)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(starter_scenario(preset), encoding="utf-8")
+        out.print(
+            f"wrote {path}: fill in the data paths, columns, costs and budget, "
+            f"then run `siting validate {path}`"
+        )
+
+
 @app.command()
 def version() -> None:
     """Print the version."""
@@ -187,15 +264,39 @@ PHASE_LABELS = {
 }
 
 
+OBJECTIVE_LABELS = {
+    "coverage": "weighted residents newly covered",
+    "cost": "cost",
+    "circle": "residents gaining the complete circle",
+    "min_share": "worst community share",
+}
+
+
+def _value(name: str, value: float | None) -> str:
+    if value is None:
+        return "n/a"
+    return f"{100 * value:.2f} %" if name == "min_share" else f"{value:,.1f}"
+
+
 def _print_result(run: Run, out_dir: Path) -> None:
     result = run.result
-    gap = "n/a" if result.gap is None else f"{100 * result.gap:.4f} %"
     budget = "none" if result.budget is None else f"{result.budget:,.0f}"
-    out.print(f"[bold]{run.name}[/bold]: status {result.status}  (solver {result.solver})")
-    objective = "n/a" if result.objective is None else f"{result.objective:,.1f}"
-    bound = "n/a" if result.bound is None else f"{result.bound:,.1f}"
-    out.print(f"objective {objective}   bound {bound}   gap {gap}")
+    mode = run.problem.mode
+    out.print(
+        f"[bold]{run.name}[/bold]: status {result.status}  (mode {mode}, solver {result.solver})"
+    )
+    for stage in result.stages:
+        objective, bound = _value(stage.name, stage.objective), _value(stage.name, stage.bound)
+        stage_gap = "n/a" if stage.gap is None else f"{100 * stage.gap:.4f} %"
+        label = OBJECTIVE_LABELS.get(stage.name, stage.name)
+        out.print(f"{label}: {objective}   bound {bound}   gap {stage_gap}   ({stage.status})")
     out.print(f"cost {result.total_cost:,.0f} of budget {budget}; {len(result.selected)} sites")
+    before, after, total = result.circle_population
+    if total > 0 and len(run.problem.circle) > 1:
+        out.print(
+            f"complete circle ({len(run.problem.circle)} services): "
+            f"{100 * before / total:.1f} % -> {100 * after / total:.1f} % of residents"
+        )
     table = Table(show_edge=False, header_style="bold")
     for column in ("service", "walk min", "before %", "after %", "residents gained", "new"):
         table.add_column(column, justify="left" if column == "service" else "right")

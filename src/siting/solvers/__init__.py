@@ -1,7 +1,7 @@
 """Solver backends behind one interface, and the registry that names them.
 
 >>> sorted(SOLVERS)
-['heuristic', 'highs']
+['cbc', 'heuristic', 'highs', 'ortools', 'ortools-sat']
 """
 
 from __future__ import annotations
@@ -10,15 +10,20 @@ from typing import TYPE_CHECKING
 
 from siting._errors import SolverUnavailableError
 from siting.solvers.base import SolveOptions, Solver, SolveResult, Status, relative_gap
+from siting.solvers.cbc import CbcSolver
 from siting.solvers.heuristic import HeuristicSolver
 from siting.solvers.highs import HighsSolver
+from siting.solvers.ortools import OrToolsSatSolver, OrToolsScipSolver
 
 if TYPE_CHECKING:
     from siting.model import SitingModel
 
 SOLVERS: dict[str, type[Solver]] = {
     HighsSolver.name: HighsSolver,
+    CbcSolver.name: CbcSolver,
     HeuristicSolver.name: HeuristicSolver,
+    OrToolsScipSolver.name: OrToolsScipSolver,
+    OrToolsSatSolver.name: OrToolsSatSolver,
 }
 
 

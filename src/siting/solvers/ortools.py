@@ -1,0 +1,124 @@
+"""OR-Tools backends: SCIP (``ortools``) and CP-SAT (``ortools-sat``) through model_builder.
+
+The arrays are handed over as one MPS string (``ModelBuilder.import_from_mps_string``), so no
+Python object is created per variable; OR-Tools' ``ModelSolver`` then runs SCIP or CP-SAT.
+Warm starts become solution hints on the x and z columns.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+
+from siting._errors import SolverCapabilityError
+from siting.solvers._mps import mps_text
+from siting.solvers.base import SolveOptions, Solver, SolveResult, Status
+from siting.solvers.heuristic import supports_greedy
+
+if TYPE_CHECKING:
+    from siting.model import SitingModel
+    from siting.problem import SitingProblem
+
+
+class _OrToolsSolver(Solver):
+    """Common code of the OR-Tools backends."""
+
+    required_modules: ClassVar[tuple[str, ...]] = ("ortools",)
+    extra: ClassVar[str | None] = "ortools"
+    engine: ClassVar[str]
+
+    def parameters(self, options: SolveOptions) -> str:
+        """Engine-specific parameter text."""
+        raise NotImplementedError
+
+    def solve(self, model: SitingModel, options: SolveOptions) -> SolveResult:
+        """Import the MPS text, add hints, solve, map the status."""
+        from ortools.linear_solver.python import model_builder
+
+        started = time.perf_counter()
+        milp = model.milp
+        builder = model_builder.ModelBuilder()  # type: ignore[no-untyped-call]
+        builder.import_from_mps_string(mps_text(milp))
+        if options.warm_start is not None:
+            values = model.values_from_open(options.warm_start)
+            for j in range(model.num_x + model.num_z):
+                builder.add_hint(builder.var_from_index(j), float(values[j]))
+        solver = model_builder.ModelSolver(self.engine)
+        if options.time_limit_s is not None:
+            solver.set_time_limit_in_seconds(max(0.01, float(options.time_limit_s)))
+        solver.set_solver_specific_parameters(self.parameters(options))
+        solver.enable_output(options.verbose)
+        status = solver.solve(builder)
+        runtime = time.perf_counter() - started
+        return self._result(model, solver, builder, status, options, runtime)
+
+    def _result(
+        self,
+        model: SitingModel,
+        solver: Any,
+        builder: Any,
+        status: Any,
+        options: SolveOptions,
+        runtime_s: float,
+    ) -> SolveResult:
+        native = status.name
+        timed_out = options.time_limit_s is not None and runtime_s >= 0.98 * options.time_limit_s
+        mapped = {
+            "OPTIMAL": Status.OPTIMAL,
+            "FEASIBLE": Status.TIME_LIMIT if timed_out else Status.FEASIBLE,
+            "INFEASIBLE": Status.INFEASIBLE,
+            "NOT_SOLVED": Status.NO_SOLUTION,
+        }.get(native, Status.ERROR)
+        if not mapped.has_solution:
+            return SolveResult(mapped, None, None, None, self.name, runtime_s, native)
+        values = solver.values(builder.get_variables()).to_numpy(dtype=np.float64)
+        objective = float(model.milp.c @ values)
+        proven = -float(solver.best_objective_bound)  # the MPS minimises -c
+        bound = max(proven, objective) if np.isfinite(proven) else None
+        return SolveResult(mapped, values, objective, bound, self.name, runtime_s, native)
+
+
+class OrToolsScipSolver(_OrToolsSolver):
+    """SCIP through OR-Tools (``pip install 'siting[ortools]'``)."""
+
+    name: ClassVar[str] = "ortools"
+    engine: ClassVar[str] = "scip"
+
+    def parameters(self, options: SolveOptions) -> str:
+        """SCIP parameters: relative gap and random seed."""
+        gap = float(options.mip_gap)
+        return f"limits/gap = {gap!r}\nrandomization/randomseedshift = {options.seed}"
+
+
+class OrToolsSatSolver(_OrToolsSolver):
+    """CP-SAT through OR-Tools: parallel portfolio search, integer models only."""
+
+    name: ClassVar[str] = "ortools-sat"
+    engine: ClassVar[str] = "cp_sat"
+
+    def check(self, problem: SitingProblem) -> None:
+        """CP-SAT works on integers: weighted-coverage questions with whole-unit costs only.
+
+        Targets, equity floors, worst shares and staged objectives put fractional
+        coefficients (residents x credit) into constraints, which CP-SAT would have to round.
+        """
+        costs = np.concatenate([problem.site_fixed_cost, problem.fit_out_cost.ravel()])
+        whole = bool(np.all(costs == np.round(costs)))
+        if not (supports_greedy(problem) and whole):
+            msg = (
+                "solver 'ortools-sat' (CP-SAT) answers max_coverage questions with whole-unit "
+                "costs only (targets, equity, the complete circle, stages and fractional costs "
+                'need exact fractional constraints); use solver = "highs", "cbc" or '
+                '"ortools"'
+            )
+            raise SolverCapabilityError(msg)
+
+    def parameters(self, options: SolveOptions) -> str:
+        """CP-SAT parameters: relative gap, workers, seed."""
+        workers = options.threads or 2
+        return (
+            f"relative_gap_limit: {float(options.mip_gap)!r} num_workers: {workers} "
+            f"random_seed: {options.seed}"
+        )
