@@ -271,6 +271,18 @@ class SitingModel:
             parts.append(np.array([min(1.0, float(shares.min())) if shares.size else 1.0]))
         return np.concatenate(parts)
 
+    def satisfies(self, values: NDArray[np.float64], milp: MilpArrays | None = None) -> bool:
+        """True if ``values`` meets every row and column bound of ``milp`` (default: stage 1)."""
+        milp = milp or self.milp
+        activity = milp.A @ values
+        tolerance = 1e-6 * np.maximum(1.0, np.abs(activity))
+        return bool(
+            np.all(activity >= milp.row_lower - tolerance)
+            and np.all(activity <= milp.row_upper + tolerance)
+            and np.all(values >= milp.col_lower - 1e-9)
+            and np.all(values <= milp.col_upper + 1e-9)
+        )
+
     def objective_of(self, opened: NDArray[np.bool_], stage: int = 0) -> float:
         """The objective of stage ``stage`` for a plan, from the aggregated rows."""
         return float(self.objective_vector(self.stages[stage]) @ self.values_from_open(opened))

@@ -23,13 +23,13 @@ from siting.candidates import CandidateSites, candidates_from_file, mobile_from_
 from siting.coverage import ServiceCoverage, coverage_from_points
 from siting.demand import DemandPoints, demand_from_file
 from siting.facilities import ExistingFacilities, facilities_from_file
-from siting.model import build_model
+from siting.model import SitingModel, build_model
 from siting.problem import Equity, SitingProblem
 from siting.projection import WGS84, check_tables_overlap, transform, working_crs
 from siting.results import SitingResult, result_from_stages
 from siting.scenario import ModelSpec, Scenario
 from siting.services import POPULATION, Service
-from siting.solvers import SolveOptions, SolveResult, get_solver
+from siting.solvers import SolveOptions, SolveResult, Status, get_solver
 from siting.solvers.heuristic import greedy_plan, supports_greedy
 
 Progress = Callable[[str, float | None], None]
@@ -306,6 +306,8 @@ def solve(
                 stage_model,
                 dataclasses.replace(options, time_limit_s=remaining, warm_start=start_plan),
             )
+            if answer.values is None and answer.status is Status.NO_SOLUTION:
+                answer = _fall_back_to_start(stage_model, answer, start_plan)
             answers.append(answer)
             if answer.values is None or answer.objective is None:
                 break
@@ -317,6 +319,26 @@ def solve(
             floors.append(answer.objective - slack)
     with timings.phase("verify"):
         return result_from_stages(model, answers, mip_gap_tolerance=options.mip_gap)
+
+
+def _fall_back_to_start(
+    model: SitingModel, answer: SolveResult, start: NDArray[np.bool_] | None
+) -> SolveResult:
+    """When a solver stops before finding any plan, keep the (feasible) plan it started from.
+
+    The status says the time limit was hit; the bound stays what the solver proved, if
+    anything, so the gap is honest.
+    """
+    if start is None:
+        return answer
+    values = model.values_from_open(start)
+    if not model.satisfies(values):
+        return answer
+    objective = float(model.milp.c @ values)
+    message = f"{answer.message}; no solver plan within the limit, kept the starting plan"
+    return dataclasses.replace(
+        answer, status=Status.TIME_LIMIT, values=values, objective=objective, message=message
+    )
 
 
 def run_inputs(

@@ -66,10 +66,23 @@ class CbcSolver(Solver):
                 args += ["-threads", str(options.threads)]
             args += ["-randomSeed", str(options.seed + 1)]
             args += ["-solve", "-printingOptions", "all", "-solution", str(work / "solution.txt")]
-            process = subprocess.run(
-                args, capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False
-            )
-            log = process.stdout
+            try:
+                process = subprocess.run(
+                    args,
+                    capture_output=True,
+                    text=True,
+                    stdin=subprocess.DEVNULL,
+                    check=False,
+                    timeout=_hard_limit(options.time_limit_s),
+                )
+                log = process.stdout
+            except subprocess.TimeoutExpired as stopped:
+                log = (
+                    (stopped.stdout or b"").decode()
+                    if isinstance(stopped.stdout, bytes)
+                    else (stopped.stdout or "")
+                )
+                log += "\nResult - Stopped on time (killed: CBC overran its time limit)\n"
             if options.verbose:
                 print(log)
             values = _read_solution(work / "solution.txt", milp.num_cols)
@@ -109,6 +122,16 @@ class CbcSolver(Solver):
         else:
             upper = max(-lower, objective)
         return SolveResult(status, values, objective, upper, self.name, runtime_s, native)
+
+
+def _hard_limit(time_limit_s: float | None) -> float | None:
+    """Wall-clock seconds after which CBC is stopped.
+
+    CBC checks its own limit only between phases, so allow 5 s or half the limit more.
+    """
+    if time_limit_s is None:
+        return None
+    return time_limit_s + max(5.0, 0.5 * time_limit_s)
 
 
 def _cbc_path() -> str:

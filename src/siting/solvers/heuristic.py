@@ -214,22 +214,56 @@ def local_search(
     for c in np.flatnonzero(opened[model.x_site, model.x_service]):
         plan.toggle(int(c), opening=True)
     _refill(plan)
-    while time.perf_counter() < deadline and _best_swap(plan, deadline):
-        _refill(plan)
+    while time.perf_counter() < deadline:
+        if _best_swap(plan, deadline) or _drop_and_refill(plan, deadline):
+            _refill(plan)
+            continue
+        break
     return plan.opened_matrix()
 
 
-def _refill(plan: _Plan) -> None:
-    """Add affordable outlets with positive gain, best ratio first."""
+def _drop_and_refill(plan: _Plan, deadline: float) -> bool:
+    """Close one outlet and refill greedily, keeping the first change that covers more.
+
+    Reaches plans a one-for-one swap cannot when the budget binds: one expensive outlet
+    traded for several cheaper ones. Outlets are tried in order of least weight per cost.
+    """
+    before = plan.value()
+    opened = np.flatnonzero(plan.open)
+    removable = plan.service_count[plan.service[opened]] - 1 >= plan.min_new[plan.service[opened]]
+    opened = opened[removable]
+    cost = plan.fit_out[opened] + plan.fixed[plan.site[opened]]
+    order = opened[np.argsort(plan.losses()[opened] / np.maximum(cost, EPS), kind="stable")]
+    for c in order:
+        if time.perf_counter() > deadline:
+            return False
+        snapshot = plan.open.copy()
+        plan.toggle(int(c), opening=False)
+        added = _refill(plan, exclude=int(c))
+        if plan.value() > before + EPS * max(1.0, before):
+            return True
+        for d in added[::-1]:
+            plan.toggle(d, opening=False)
+        plan.toggle(int(c), opening=True)
+        if not np.array_equal(plan.open, snapshot):  # pragma: no cover - defensive
+            msg = "local search lost track of the plan"
+            raise RuntimeError(msg)
+    return False
+
+
+def _refill(plan: _Plan, *, exclude: int = -1) -> list[int]:
+    """Add affordable outlets with positive gain, best ratio first; return those added."""
+    added: list[int] = []
     while True:
         gain = plan.gains()
         ok = plan.can_add() & (gain > EPS)
+        if exclude >= 0:
+            ok[exclude] = False
         if not ok.any():
-            return
-        plan.toggle(
-            int(np.argmax(np.where(ok, gain / np.maximum(plan.add_cost(), EPS), -np.inf))),
-            opening=True,
-        )
+            return added
+        c = int(np.argmax(np.where(ok, gain / np.maximum(plan.add_cost(), EPS), -np.inf)))
+        plan.toggle(c, opening=True)
+        added.append(c)
 
 
 def _best_swap(plan: _Plan, deadline: float) -> bool:
@@ -248,8 +282,8 @@ def _best_swap(plan: _Plan, deadline: float) -> bool:
         if time.perf_counter() > deadline:
             break
         batch = closed[start : start + CANDIDATE_BATCH]
-        if gain[batch[0]] - loss[opened].min() <= best_delta:
-            break  # candidates are sorted by gain: no later one can beat the best swap
+        if gain[batch[0]] <= best_delta:
+            break  # a swap adds at most its candidate's gain; candidates are sorted by gain
         shared = (alone @ plan.by_column[batch].T).toarray()  # (open, batch)
         delta = gain[batch][None, :] - loss[opened][:, None] + shared
         feasible = _swap_feasible(plan, opened, batch) & removable[:, None]
@@ -297,10 +331,10 @@ def _swap_feasible(plan: _Plan, out: NDArray[np.intp], into: NDArray[np.intp]) -
     )
 
 
-def lp_bound(
+def lp_relaxation(
     model: SitingModel, *, time_limit_s: float | None, threads: int | None = None
-) -> float | None:
-    """The LP relaxation's optimum (a valid upper bound), or None if HiGHS cannot finish."""
+) -> tuple[float, NDArray[np.float64]] | None:
+    """The LP relaxation's optimum (a valid upper bound) and its x values; None if unfinished."""
     import highspy
 
     milp = model.milp
@@ -331,8 +365,26 @@ def lp_bound(
     h.run()
     if h.getModelStatus().name != "kOptimal":
         return None
-    # the dual objective bounds the LP optimum from above even with tolerances
-    return float(max(h.getInfo().objective_function_value, 0.0))
+    values = np.asarray(h.getSolution().col_value, dtype=np.float64)
+    return float(max(h.getInfo().objective_function_value, 0.0)), values[: model.num_x]
+
+
+def lp_guided_plan(model: SitingModel, x: NDArray[np.float64]) -> NDArray[np.bool_] | None:
+    """Open outlets in order of their LP value (then gain per cost) while limits allow."""
+    plan = _Plan(model)
+    for k in np.flatnonzero(plan.min_new > 0):
+        while plan.service_count[k] < plan.min_new[k]:
+            ok = plan.can_add() & (plan.service == k)
+            if not ok.any():
+                return None
+            plan.toggle(int(np.argmax(np.where(ok, x, -np.inf))), opening=True)
+    for c in np.argsort(-x, kind="stable"):
+        if x[c] <= 1e-6:
+            break
+        if plan.can_add()[c] and plan.gains()[c] > EPS:
+            plan.toggle(int(c), opening=True)
+    _refill(plan)
+    return plan.opened_matrix()
 
 
 class HeuristicSolver(Solver):
@@ -352,27 +404,26 @@ class HeuristicSolver(Solver):
             raise SolverCapabilityError(msg)
 
     def solve(self, model: SitingModel, options: SolveOptions) -> SolveResult:
-        """Greedy, then swaps until the time limit's first half is used, then the LP bound."""
+        """Greedy + swaps, then the LP relaxation (bound and a second, LP-guided start)."""
         started = time.perf_counter()
         limit = options.time_limit_s if options.time_limit_s is not None else 600.0
-        plan = options.warm_start if options.warm_start is not None else greedy_plan(model)
-        if plan is None:
-            return SolveResult(
-                Status.NO_SOLUTION,
-                None,
-                None,
-                None,
-                self.name,
-                time.perf_counter() - started,
-                "greedy could not meet the minimum counts",
-            )
-        plan = local_search(model, plan, deadline=started + 0.5 * limit)
+        start = options.warm_start if options.warm_start is not None else greedy_plan(model)
+        if start is None:
+            runtime = time.perf_counter() - started
+            message = "greedy could not meet the minimum counts"
+            return SolveResult(Status.NO_SOLUTION, None, None, None, self.name, runtime, message)
+        plans = [local_search(model, start, deadline=started + 0.3 * limit)]
+        remaining = limit - (time.perf_counter() - started)
+        relaxation = lp_relaxation(model, time_limit_s=0.6 * remaining, threads=options.threads)
+        bound = model.coverage_bound
+        if relaxation is not None:
+            bound, x = relaxation
+            guided = lp_guided_plan(model, x)
+            if guided is not None:
+                plans.append(local_search(model, guided, deadline=started + 0.95 * limit))
+        plan = max(plans, key=model.objective_of)
         values = model.values_from_open(plan)
         objective = float(model.milp.c @ values)
-        remaining = limit - (time.perf_counter() - started)
-        bound = lp_bound(model, time_limit_s=remaining, threads=options.threads)
-        if bound is None:
-            bound = model.coverage_bound
         bound = max(bound, objective)
         gap = (bound - objective) / max(abs(objective), 1.0)
         status = Status.OPTIMAL if gap <= max(options.mip_gap, 1e-9) else Status.FEASIBLE

@@ -8,6 +8,7 @@ Warm starts become solution hints on the x and z columns.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -18,7 +19,7 @@ from siting.solvers.base import SolveOptions, Solver, SolveResult, Status
 from siting.solvers.heuristic import supports_greedy
 
 if TYPE_CHECKING:
-    from siting.model import SitingModel
+    from siting.model import MilpArrays, SitingModel
     from siting.problem import SitingProblem
 
 
@@ -33,6 +34,10 @@ class _OrToolsSolver(Solver):
         """Engine-specific parameter text."""
         raise NotImplementedError
 
+    def prepare(self, milp: MilpArrays) -> MilpArrays:
+        """The arrays as this engine should see them (unchanged by default)."""
+        return milp
+
     def solve(self, model: SitingModel, options: SolveOptions) -> SolveResult:
         """Import the MPS text, add hints, solve, map the status."""
         from ortools.linear_solver.python import model_builder
@@ -40,11 +45,11 @@ class _OrToolsSolver(Solver):
         started = time.perf_counter()
         milp = model.milp
         builder = model_builder.ModelBuilder()  # type: ignore[no-untyped-call]
-        builder.import_from_mps_string(mps_text(milp))
+        builder.import_from_mps_string(mps_text(self.prepare(milp)))
         if options.warm_start is not None:
             values = model.values_from_open(options.warm_start)
-            for j in range(model.num_x + model.num_z):
-                builder.add_hint(builder.var_from_index(j), float(values[j]))
+            for j, value in enumerate(values.tolist()):
+                builder.add_hint(builder.var_from_index(j), value)
         solver = model_builder.ModelSolver(self.engine)
         if options.time_limit_s is not None:
             solver.set_time_limit_in_seconds(max(0.01, float(options.time_limit_s)))
@@ -115,10 +120,21 @@ class OrToolsSatSolver(_OrToolsSolver):
             )
             raise SolverCapabilityError(msg)
 
+    def prepare(self, milp: MilpArrays) -> MilpArrays:
+        """Every column integer.
+
+        The coverage variables are 0/1 at an optimum anyway, and CP-SAT reasons far better
+        over Booleans than over scaled continuous variables.
+        """
+        return replace(milp, integrality=np.ones(milp.num_cols, dtype=bool))
+
     def parameters(self, options: SolveOptions) -> str:
         """CP-SAT parameters: relative gap, workers, seed."""
-        workers = options.threads or 2
+        # One worker with the full LP relaxation proves these models far faster than a small
+        # portfolio (measured: 0.9 s against 60 s unproven with 2 workers); 8 or more threads
+        # get CP-SAT's full portfolio.
+        workers = options.threads if options.threads and options.threads >= 8 else 1
         return (
             f"relative_gap_limit: {float(options.mip_gap)!r} num_workers: {workers} "
-            f"random_seed: {options.seed}"
+            f"linearization_level: 2 random_seed: {options.seed}"
         )
