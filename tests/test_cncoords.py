@@ -40,9 +40,9 @@ def test_round_trips_are_exact_to_a_millimetre():
 def test_offsets_have_the_documented_size():
     lon, lat = np.array([119.30, 116.40, 114.05]), np.array([26.08, 39.90, 22.55])
     gcj = wgs84_to_gcj02(lon, lat)
-    assert 200 < metres(*gcj, lon, lat).min() and metres(*gcj, lon, lat).max() < 800
+    assert metres(*gcj, lon, lat).min() > 200 and metres(*gcj, lon, lat).max() < 800
     bd = wgs84_to_bd09(lon, lat)
-    assert 600 < metres(*bd, lon, lat).min() and metres(*bd, lon, lat).max() < 1500
+    assert metres(*bd, lon, lat).min() > 600 and metres(*bd, lon, lat).max() < 1500
 
 
 def test_bd09_matches_the_fuzhou_weihai_reference_columns():
@@ -56,7 +56,7 @@ def test_bd09_matches_the_fuzhou_weihai_reference_columns():
     # rounded to 1e-6 degrees (~0.08 m); the shift itself is 0.6-1.2 km
     assert np.median(error) < 0.1 and error.max() < 0.3, (np.median(error), error.max())
     shift = metres(table["lon_bd09"], table["lat_bd09"], table["lon_wgs84"], table["lat_wgs84"])
-    assert 500 < shift.min() and shift.max() < 1500
+    assert shift.min() > 500 and shift.max() < 1500
 
 
 def test_bd09_matches_the_xian_baidu_pois():

@@ -185,8 +185,9 @@ def demand_from_raster(spec: DemandSpec) -> DemandPoints:
         keep |= values > 0
     rows, cols = np.nonzero(keep)
     transform_, crs, row0, col0 = grid
-    x, y = transform_ * (cols + 0.5, rows + 0.5)
-    xy = np.column_stack([np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)])
+    a, b, c, d, e, f = transform_
+    u, w = cols + 0.5, rows + 0.5  # cell centres, in (column, row) space
+    xy = np.column_stack([a * u + b * w + c, d * u + e * w + f]).astype(np.float64)
     ids = np.char.add(
         np.char.add("r", (rows + row0).astype(str)), np.char.add("c", (cols + col0).astype(str))
     ).astype(object)
@@ -202,8 +203,16 @@ def _never() -> DemandPoints:
     raise AssertionError(msg)
 
 
-Grid = tuple[Any, pyproj.CRS, int, int]
-"""(affine transform of the window, CRS, first row, first column)."""
+Affine = tuple[float, float, float, float, float, float]
+Grid = tuple[Affine, pyproj.CRS, int, int]
+"""(affine coefficients a, b, c, d, e, f of the window, CRS, first row, first column)."""
+
+
+def _window_affine(affine: tuple[float, ...], window: Any) -> Affine:
+    """The affine coefficients of a window of a raster (x = a col + b row + c, y = ...)."""
+    a, b, c, d, e, f = (float(v) for v in affine)
+    col, row = float(window.col_off), float(window.row_off)
+    return (a, b, c + a * col + b * row, d, e, f + d * col + e * row)
 
 
 def _read_rasters(
@@ -237,7 +246,7 @@ def _read_rasters(
                     window = window.intersection(Window(0, 0, source.width, source.height))
                 band = source.read(1, window=window, masked=True)
                 here: Grid = (
-                    source.window_transform(window),
+                    _window_affine(tuple(source.transform)[:6], window),
                     crs,
                     int(window.row_off),
                     int(window.col_off),
