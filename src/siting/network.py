@@ -40,7 +40,7 @@ from scipy.spatial import cKDTree
 from siting import settings
 from siting._validate import Problems
 from siting.candidates import CandidateSites
-from siting.coverage import ServiceCoverage, _csr_from_pairs, service_coverage, walk_limit_m
+from siting.coverage import ServiceCoverage, service_coverage, walk_limit_m
 from siting.demand import DemandPoints
 from siting.facilities import ExistingFacilities
 from siting.osm import bundled_path, is_osm_file, read_walk_ways
@@ -48,8 +48,8 @@ from siting.projection import WGS84, transform
 from siting.scenario import display_path
 from siting.services import POPULATION, Service
 
-CHUNK_BYTES = 256 * 2**20
-"""Memory for one chunk of Dijkstra results (sources x nodes x 8 bytes)."""
+CHUNK_BYTES = 32 * 2**20
+"""Memory for one chunk of Dijkstra results (sources x local nodes x 8 bytes)."""
 MIN_EDGE_M = 1e-6
 """Length given to segments whose two nodes share a position (kept as real edges)."""
 OffNetwork = Literal["error", "unreachable"]
@@ -284,23 +284,24 @@ def network_walk_m(
     # search from the side with fewer distinct nodes; the graph is undirected
     swap = sides[1].n_nodes < sides[0].n_nodes
     source, sink = (sides[1], sides[0]) if swap else (sides[0], sides[1])
-    graph, source_nodes, sink_nodes = _local_graph(network, source, sink, max_walk_m)
     limit = max_walk_m - source.min_access - sink.min_access
     if limit < 0:
         return empty
+    sink_of_node = np.full(len(network), -1, dtype=np.intp)
+    sink_of_node[sink.nodes] = np.arange(sink.n_nodes)
     rows: list[NDArray[np.int64]] = []
     cols: list[NDArray[np.int64]] = []
     values: list[NDArray[np.float64]] = []
-    chunk = max(1, min(len(source_nodes), chunk_bytes // (8 * max(graph.shape[0], 1))))
-    for start in range(0, len(source_nodes), chunk):
-        found = dijkstra(
-            graph, directed=True, indices=source_nodes[start : start + chunk], limit=limit
-        )
-        at_sinks = found[:, sink_nodes]
-        a, b = np.nonzero(at_sinks <= limit)
-        if a.size == 0:
+    for chunk in _chunks(network, source.nodes, limit, chunk_bytes):
+        graph, keep, local_sources = _local_graph(network, source.nodes[chunk], limit)
+        found = dijkstra(graph, directed=True, indices=local_sources, limit=limit)
+        a, node = np.nonzero(found <= limit)
+        b = sink_of_node[keep[node]]
+        at_sink = b >= 0
+        if not at_sink.any():
             continue
-        i, j, metres = _expand(a + start, b, at_sinks[a, b], source, sink, max_walk_m)
+        a, b, metres = chunk[a[at_sink]], b[at_sink], found[a[at_sink], node[at_sink]]
+        i, j, metres = _expand(a, b, metres, source, sink, max_walk_m)
         rows.append((j if swap else i).astype(np.int64))
         cols.append((i if swap else j).astype(np.int64))
         values.append(metres)
@@ -308,7 +309,60 @@ def network_walk_m(
         return empty
     r, c = np.concatenate(rows), np.concatenate(cols)
     metres = np.maximum(np.concatenate(values), np.hypot(*(origins_xy[r] - targets_xy[c]).T))
-    return _csr_from_pairs(r, c, metres, (n, m), max_walk_m)
+    return _pairs_to_csr(r, c, metres, (n, m))
+
+
+def _pairs_to_csr(
+    rows: NDArray[np.int64],
+    cols: NDArray[np.int64],
+    values: NDArray[np.float64],
+    shape: tuple[int, int],
+) -> sparse.csr_array:
+    """CSR with sorted indices from distinct (row, col) pairs; zeros are stored.
+
+    scipy's COO -> CSR conversion is a linear-time counting sort; it sums duplicates (there
+    are none) and keeps explicit zeros.
+    """
+    small = max(*shape, len(values)) < 2**31 - 1
+    index = np.int32 if small else np.int64
+    result = sparse.csr_array((values, (rows.astype(index), cols.astype(index))), shape=shape)
+    result.sort_indices()
+    return result
+
+
+def _chunks(
+    network: WalkNetwork, nodes: NDArray[np.intp], limit: float, chunk_bytes: int
+) -> list[NDArray[np.intp]]:
+    """Positions in ``nodes`` in spatially compact chunks (Z-order of ``limit``-sized tiles).
+
+    Each chunk's search runs on the graph around its own sources only, so its dense result
+    (sources x local nodes) stays near ``chunk_bytes`` however large the network.
+    """
+    xy = network.xy[nodes]
+    tile = np.floor((xy - xy.min(axis=0)) / max(limit, 1.0)).astype(np.int64)
+    order = np.argsort(_morton(tile[:, 0], tile[:, 1]), kind="stable")
+    # a chunk of `size` sources covers about size / source density; its search graph is that
+    # area grown by `limit` on every side: pick the largest power of two within the budget
+    extent = np.ptp(network.xy, axis=0).clip(min=1.0)
+    area = float(extent[0] * extent[1])
+    node_density, source_density = len(network) / area, len(nodes) / area
+    size = 1 << max(0, int(np.log2(max(len(nodes), 1))))
+    while size > 1:
+        local_nodes = node_density * (np.sqrt(size / source_density) + 2 * limit) ** 2
+        if size * min(local_nodes, len(network)) * 8 <= chunk_bytes:
+            break
+        size //= 2
+    return [order[start : start + size] for start in range(0, len(nodes), size)]
+
+
+def _morton(x: NDArray[np.int64], y: NDArray[np.int64]) -> NDArray[np.int64]:
+    """Interleave the bits of two non-negative integers below 2**20 (Z-order curve key)."""
+    key = np.zeros(len(x), dtype=np.int64)
+    x, y = np.clip(x, 0, 2**20 - 1), np.clip(y, 0, 2**20 - 1)
+    for bit in range(20):
+        key |= ((x >> bit) & 1) << (2 * bit)
+        key |= ((y >> bit) & 1) << (2 * bit + 1)
+    return key
 
 
 @dataclass(frozen=True)
@@ -373,23 +427,24 @@ def _members(side: _Side, key: NDArray[np.intp]) -> tuple[NDArray[np.intp], NDAr
 
 
 def _local_graph(
-    network: WalkNetwork, source: _Side, sink: _Side, max_walk_m: float
+    network: WalkNetwork, sources: NDArray[np.intp], limit: float
 ) -> tuple[sparse.csr_array, NDArray[np.intp], NDArray[np.intp]]:
-    """The graph restricted to nodes within ``max_walk_m`` of the points' bounding box.
+    """The graph restricted to nodes within ``limit`` of the sources' bounding box.
 
-    Every path no longer than ``max_walk_m`` from a node inside the box stays inside the box
-    grown by ``max_walk_m``, so searches on the smaller graph give the same distances.
+    A path no longer than ``limit`` from a source stays inside the box grown by ``limit``, so
+    searches on the smaller graph find the same distances. Returns the subgraph, the global
+    index of each of its nodes, and the sources' local indices.
     """
-    used = network.xy[np.concatenate([source.nodes, sink.nodes])]
-    lo, hi = used.min(axis=0) - max_walk_m, used.max(axis=0) + max_walk_m
+    used = network.xy[sources]
+    lo, hi = used.min(axis=0) - limit, used.max(axis=0) + limit
     inside = np.all((network.xy >= lo) & (network.xy <= hi), axis=1)
-    if inside.mean() > 0.9:
-        return network.graph, source.nodes, sink.nodes
     keep = np.flatnonzero(inside)
+    if keep.size == len(network):
+        return network.graph, keep, sources
     remap = np.full(len(network), -1, dtype=np.intp)
     remap[keep] = np.arange(keep.size)
     graph = sparse.csr_array(network.graph[keep][:, keep])
-    return graph, remap[source.nodes], remap[sink.nodes]
+    return graph, keep, remap[sources]
 
 
 @dataclass(frozen=True)
