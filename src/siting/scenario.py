@@ -698,4 +698,6 @@ def _allowed_keys(loc: list[Any]) -> list[str]:
     if not loc:
         return list(_SECTIONS)
     section = _SECTIONS.get(str(loc[0]))
+    if section is WalkSpec and [str(p) for p in loc[1:]] == ["table"]:
+        section = TravelTableSpec
     return list(section.model_fields) if section else []
