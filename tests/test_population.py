@@ -250,3 +250,15 @@ def test_building_footprints_from_a_layer(tmp_path):
     assert demand.ids.tolist() == ["a", "d"]  # untyped 'yes' without land use: excluded
     # 200 m² x 6 / 30; d has no levels: the median of tagged residential buildings (6)
     assert demand.weight("population").tolist() == pytest.approx([40.0, 40.0])
+
+
+def test_helsinki_population_grid_spread_over_50_m(tmp_path):
+    """The HSY 250 m cells as polygons: 25 points of 50 m each, population conserved."""
+    path = shared_path("data", "helsinki", "helsinki_population_grid_2020.gpkg")
+    spec = demand_spec(tmp_path, path=str(path), kind="polygons", spread="grid", grid_m=50)
+    demand = demand_from_file(spec)
+    cells = gpd.read_file(path)
+    assert demand.weight("population").sum() == pytest.approx(cells["population"].sum())
+    per_cell = pd.Series(demand.attributes["polygon_id"]).value_counts()
+    assert len(per_cell) == len(cells) == 92
+    assert per_cell.median() == 25  # 250 m cells in EPSG:4326, lattice in a local metric CRS

@@ -147,10 +147,9 @@ def spread_over_grid(
     rank = np.arange(len(owner)) - np.repeat(
         np.cumsum(count).astype(np.int64) - count.astype(np.int64), count.astype(np.int64)
     )
-    ids = np.array(
-        [f"{polygons.ids[o]}#{r}" for o, r in zip(owner.tolist(), rank.tolist(), strict=True)],
-        dtype=object,
-    )
+    ids = np.char.add(
+        np.char.add(polygons.ids[owner].astype(str), "#"), rank.astype(np.int64).astype(str)
+    ).astype(object)
     weights = {k: (w / count)[owner] for k, w in polygons.weights.items()}
     attributes = polygons.attributes.iloc[owner].reset_index(drop=True)
     attributes.insert(0, "polygon_id", polygons.ids[owner])
