@@ -331,6 +331,7 @@ def test_xian_baidu_pois_as_existing_outlets(tmp_path):
         [[services]]
         key = "elder_care"
         walk_minutes = 15
+        segment = "population"       # compounds counted, not residents
         [budget]
         total = 1000000
         """,
