@@ -194,3 +194,19 @@ def test_empty_network_is_an_error(tmp_path):
     assert len(read_walk_ways(path).node_id) == 0
     with pytest.raises(DataValidationError, match="holds no walkable street segment"):
         network_from_file(path, crs=local_crs(24.9, 60.1))
+
+
+def test_an_empty_network_exits_2_from_the_cli(tmp_path, write_scenario):
+    from typer.testing import CliRunner
+
+    from siting.cli import app
+
+    scenario = write_scenario()
+    (scenario.parent / "empty.osm").write_text(
+        '<?xml version="1.0"?><osm version="0.6"><node id="1" lat="26.2" lon="117.0"/></osm>'
+    )
+    text = scenario.read_text().replace("[walk]\n", '[walk]\nnetwork = "empty.osm"\n', 1)
+    scenario.write_text(text)
+    result = CliRunner().invoke(app, ["run", str(scenario), "--out", str(tmp_path / "o"), "-q"])
+    assert result.exit_code == 2, result.output
+    assert "empty.osm: [walk] network holds no walkable street segment" in result.output

@@ -80,11 +80,12 @@ def demand_from_polygons(spec: DemandSpec) -> DemandPoints:
     geoms = frame.geometry.to_numpy()
     table = table_from_frame(frame, ids=ids, spec=spec, section="[demand]", problems=problems)
     polygons = problems.result(None if table is None else _demand_from_table(table, spec, problems))
-    crs = pyproj.CRS.from_user_input(spec.crs or frame.crs)
     if spec.coordinates is not None:
         system = spec.coordinates
         geoms = shapely.transform(geoms, lambda xy: to_wgs84(xy, system))
         crs = WGS84
+    else:
+        crs = pyproj.CRS.from_user_input(spec.crs or frame.crs)
     metric = (
         crs
         if is_metric(crs)
