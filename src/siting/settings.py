@@ -17,6 +17,10 @@ TIME_LIMIT_S
     Default solver time limit in seconds.
 MIP_GAP
     Default relative MIP gap; 0 asks for a proof of optimality.
+MAX_SNAP_M
+    Farthest a point may be from the street network's nearest node, in metres (300 m: five
+    minutes of access walk; farther usually means a wrong CRS or a network that does not cover
+    the point).
 COVERAGE_TOLERANCE_MIN
     Slack in minutes when comparing a walk time with a threshold, so that a walk of exactly
     ``walk_minutes`` counts as covered despite floating-point rounding.
@@ -30,3 +34,4 @@ SOLVER: str = "highs"
 TIME_LIMIT_S: float = 600.0
 MIP_GAP: float = 0.0
 COVERAGE_TOLERANCE_MIN: float = 1e-9
+MAX_SNAP_M: float = 300.0
