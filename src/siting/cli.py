@@ -31,6 +31,7 @@ from siting.catalog import presets as all_presets
 from siting.network import WalkNetwork
 from siting.outputs import check_output_dir, write_outputs
 from siting.pipeline import Inputs, Progress, Run, read_inputs, run_scenario
+from siting.projection import describe_crs
 from siting.scenario import Scenario, SolveSpec, load_scenario
 from siting.solvers import Status
 from siting.traveltimes import TravelTimes
@@ -135,10 +136,14 @@ def validate(scenario: ScenarioArgument, debug: DebugOption = False) -> None:
         inputs = read_inputs(loaded)
         out.print(f"{scenario}: valid")
         out.print(f"  demand points    {len(inputs.demand):>9,}")
-        out.print(f"  candidate sites  {len(inputs.sites):>9,}")
+        mobile = int((inputs.sites.kind == "mobile").sum())
+        out.print(f"  candidate sites  {len(inputs.sites) - mobile:>9,}")
+        if mobile:
+            out.print(f"  mobile locations {mobile:>9,}")
         out.print(f"  existing outlets {len(inputs.existing):>9,}")
-        out.print(f"  services         {', '.join(s.key for s in loaded.services)}")
-        out.print(f"  working CRS      {inputs.demand.crs.name}")
+        out.print(f"  services         {', '.join(s.key for s in loaded.service_list())}")
+        out.print(f"  question         mode {loaded.model.mode}, solver {loaded.solve.solver}")
+        out.print(f"  working CRS      {describe_crs(inputs.demand.crs)}")
         out.print(f"  walk times       {_walk_line(inputs)}")
 
 

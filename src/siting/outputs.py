@@ -112,6 +112,7 @@ def selected_sites_frame(run: Run) -> gpd.GeoDataFrame:
             "fixed_cost": [s.fixed_cost for s in run.result.selected],
             "fit_out_cost": [s.fit_out_cost for s in run.result.selected],
             "cost": [s.cost for s in run.result.selected],
+            "kind": [s.kind for s in run.result.selected],
             "lon": lonlat[:, 0],
             "lat": lonlat[:, 1],
         }
@@ -142,8 +143,10 @@ def new_outlets_frame(run: Run) -> gpd.GeoDataFrame:
 def coverage_frame(run: Run) -> pd.DataFrame:
     """Per demand point and service: weight, covered before/after, nearest serving outlet.
 
-    ``served_by`` is the nearest outlet within the threshold after the plan (an existing one or
-    a new site), ``served_by_kind`` says which, and ``walk_minutes`` is the walk to it.
+    ``served_by`` is the nearest outlet that earns credit after the plan (an existing one or
+    a new site), ``served_by_kind`` says which, and ``walk_minutes`` is the walk to it;
+    ``credit_before``/``credit_after`` are the credit (0-1) before and after, which differs from
+    the covered flags only with distance decay.
     """
     demand, existing = run.inputs.demand, run.inputs.existing
     parts = []
@@ -164,6 +167,8 @@ def coverage_frame(run: Run) -> pd.DataFrame:
                     "population": run.problem.weights[:, k],
                     "covered_before": coverage.served_before,
                     "covered_after": run.result.covered[:, k],
+                    "credit_before": np.round(run.problem.credit_before[:, k], 6),
+                    "credit_after": np.round(run.result.credit[:, k], 6),
                     "served_by": served_by,
                     "served_by_kind": kind,
                     "walk_minutes": np.round(np.where(use_new, new_minutes, old_minutes), 3),

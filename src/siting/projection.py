@@ -181,3 +181,17 @@ def check_tables_overlap(extents: dict[str, NDArray[np.float64]], *, problems: P
                 f"{name} lie {separation / 1000:,.0f} km from the {demand_name}; "
                 f"check the crs of both tables"
             )
+
+
+def describe_crs(crs: pyproj.CRS) -> str:
+    """A readable name: the CRS's own, or the centre of a local transverse Mercator."""
+    if crs.name != "unknown":
+        return str(crs.name)
+    params = (
+        {p.name: p.value for p in crs.coordinate_operation.params}
+        if crs.coordinate_operation
+        else {}
+    )
+    lon = params.get("Longitude of natural origin", float("nan"))
+    lat = params.get("Latitude of natural origin", float("nan"))
+    return f"local transverse Mercator centred at {lon:.4f} E, {lat:.4f} N (metres)"
