@@ -328,7 +328,7 @@ def build_model(problem: SitingProblem) -> SitingModel:
 
     blocks: list[sparse.csr_array] = []
     y_service, y_credit, y_community = [], [], []
-    full_level_row: dict[tuple[int, int], int] = {}  # (service, joint group) -> y index
+    full_level_row: dict[int, NDArray[np.int64]] = {}  # service -> y index per joint group
     reachable_rows = 0
     for k in range(K):
         w = problem.weights[:, k]
@@ -372,10 +372,10 @@ def build_model(problem: SitingProblem) -> SitingModel:
             y_service.append(np.full(len(chosen), k, dtype=np.intp))
             y_credit.append(step[chosen] * weight[chosen])
             y_community.append(community[demand_of_group[chosen]])
-            if value >= FULL_CREDIT:
-                for offset, g in enumerate(joint_ids[chosen]):
-                    if g >= 0:
-                        full_level_row[(k, int(g))] = start + offset
+            if value >= FULL_CREDIT and joint is not None and k in problem.circle:
+                rows_of_groups = np.full(len(joint_ids), -1, dtype=np.int64)
+                rows_of_groups[joint_ids[chosen]] = start + np.arange(len(chosen))
+                full_level_row[k] = rows_of_groups
 
     # x columns: sites that cover something (or every usable one where counts need them)
     x_sites_per_k = []
@@ -690,45 +690,42 @@ def _equity_message(
 def _circle(
     problem: SitingProblem,
     joint: tuple[NDArray[np.intp], NDArray[np.intp]],
-    full_level_row: dict[tuple[int, int], int],
+    full_level_row: dict[int, NDArray[np.int64]],
     num_y: int,
 ) -> tuple[NDArray[np.float64], sparse.csr_array]:
-    """V columns (residents per joint group) and their links to full-credit y columns."""
+    """V columns (residents per joint group) and their links to full-credit y columns.
+
+    A group gets a v column if it has residents, is not already complete, and every bundle
+    service it lacks can reach it at full credit; v links to those services' y columns.
+    """
     members, group = joint
     num_groups = int(group.max()) + 1 if len(group) else 0
-    representative = _first_of_each(group)
-    demand = members[representative]
+    demand = members[_first_of_each(group)]
     population = np.bincount(group, weights=problem.population[members], minlength=num_groups)
-    rows, cols = [], []
-    count = 0
-    weights = []
-    for g in range(num_groups):
-        if population[g] <= 0:
-            continue
-        links = []
-        possible = True
-        for k in problem.circle:
-            if problem.served_before[demand[g], k]:
-                continue
-            y = full_level_row.get((k, g))
-            if y is None:
-                possible = False
-                break
-            links.append(y)
-        if not possible or not links:
-            continue
-        rows.extend([count] * len(links))
-        cols.extend(links)
-        weights.append(population[g])
-        count += 1
+    needs = []  # per bundle service: (groups lacking it, their y row or -1)
+    for k in problem.circle:
+        lacking = ~problem.served_before[demand, k]
+        rows = full_level_row.get(k, np.full(num_groups, -1, dtype=np.int64))
+        needs.append((lacking, rows))
+    possible = population > 0
+    missing = np.zeros(num_groups, dtype=np.int64)
+    for lacking, rows in needs:
+        possible &= ~lacking | (rows >= 0)
+        missing += lacking
+    chosen = np.flatnonzero(possible & (missing > 0))
+    v_of_group = np.full(num_groups, -1, dtype=np.int64)
+    v_of_group[chosen] = np.arange(len(chosen))
+    v_rows, y_cols = [], []
+    for lacking, rows in needs:
+        linked = chosen[lacking[chosen]]
+        v_rows.append(v_of_group[linked])
+        y_cols.append(rows[linked])
+    v_index = np.concatenate(v_rows) if v_rows else np.empty(0, dtype=np.int64)
+    y_index = np.concatenate(y_cols) if y_cols else np.empty(0, dtype=np.int64)
     matrix = sparse.csr_array(
-        (
-            np.ones(len(rows), dtype=bool),
-            (np.array(rows, dtype=np.int64), np.array(cols, dtype=np.int64)),
-        ),
-        shape=(count, num_y),
+        (np.ones(len(v_index), dtype=bool), (v_index, y_index)), shape=(len(chosen), num_y)
     )
-    return np.asarray(weights, dtype=np.float64), matrix
+    return population[chosen].astype(np.float64), matrix
 
 
 def _levels(credit: sparse.csr_array) -> NDArray[np.float64]:

@@ -86,11 +86,19 @@ class CbcSolver(Solver):
             if options.verbose:
                 print(log)
             values = _read_solution(work / "solution.txt", milp.num_cols)
-        return self._result(model, log, values, time.perf_counter() - started)
+        proof = options.mip_gap == 0
+        return self._result(model, log, values, time.perf_counter() - started, proof=proof)
 
     def _result(
-        self, model: SitingModel, log: str, values: np.ndarray | None, runtime_s: float
+        self,
+        model: SitingModel,
+        log: str,
+        values: np.ndarray | None,
+        runtime_s: float,
+        *,
+        proof: bool,
     ) -> SolveResult:
+        """Map CBC's summary to a result; ``proof``: optimal means gap 0 was asked for."""
         found = _RESULT.search(log)
         if found:
             native = found.group(1).strip()
@@ -115,11 +123,12 @@ class CbcSolver(Solver):
                 runtime_s,
                 native,
             )
+        if "no integer solution" in native:  # the file holds LP values, not a plan
+            return SolveResult(Status.NO_SOLUTION, None, None, None, self.name, runtime_s, native)
         objective = float(model.milp.c @ values)
-        lower = _summary_value(log, "Lower bound")  # CBC minimises -c: minus our upper bound
-        if lower is None:
-            upper = objective if status is Status.OPTIMAL else None
-        else:
+        upper = objective if status is Status.OPTIMAL and proof else None
+        lower = _best_possible(log)  # CBC minimises -c: minus our upper bound
+        if upper is None and lower is not None:
             upper = max(-lower, objective)
         return SolveResult(status, values, objective, upper, self.name, runtime_s, native)
 
@@ -147,9 +156,17 @@ def _cbc_path() -> str:
     return path
 
 
-def _summary_value(log: str, label: str) -> float | None:
-    found = re.search(rf"^{label}:\s+{_NUMBER}", log, re.MULTILINE)
-    return float(found.group(1)) if found else None
+def _best_possible(log: str) -> float | None:
+    """CBC's best proven bound (its minimisation sense), at full precision where printed.
+
+    The summary's ``Lower bound:`` keeps about six digits; the last ``best possible`` of the
+    search log keeps them all.
+    """
+    found = re.findall(rf"best possible {_NUMBER}", log)
+    if found:
+        return float(found[-1])
+    summary = re.search(rf"^Lower bound:\s+{_NUMBER}", log, re.MULTILINE)
+    return float(summary.group(1)) if summary else None
 
 
 def _read_solution(path: Path, num_cols: int) -> np.ndarray | None:

@@ -1,8 +1,8 @@
 """OR-Tools backends: SCIP (``ortools``) and CP-SAT (``ortools-sat``) through model_builder.
 
-The arrays are handed over as one MPS string (``ModelBuilder.import_from_mps_string``), so no
-Python object is created per variable; OR-Tools' ``ModelSolver`` then runs SCIP or CP-SAT.
-Warm starts become solution hints on the x and z columns.
+The CSR arrays are handed over in one call (``ModelBuilderHelper.fill_model_from_sparse_data``),
+so no Python object is created per variable; ``ModelSolverHelper`` then runs SCIP or CP-SAT.
+Warm starts become solution hints on every column.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from siting._errors import SolverCapabilityError
-from siting.solvers._mps import mps_text
 from siting.solvers.base import SolveOptions, Solver, SolveResult, Status
 from siting.solvers.heuristic import supports_greedy
 
@@ -39,48 +38,48 @@ class _OrToolsSolver(Solver):
         return milp
 
     def solve(self, model: SitingModel, options: SolveOptions) -> SolveResult:
-        """Import the MPS text, add hints, solve, map the status."""
-        from ortools.linear_solver.python import model_builder
+        """Fill the model from the CSR arrays, add hints, solve, map the status."""
+        from ortools.linear_solver.python import model_builder_helper as helper
 
         started = time.perf_counter()
-        milp = model.milp
-        builder = model_builder.ModelBuilder()  # type: ignore[no-untyped-call]
-        builder.import_from_mps_string(mps_text(self.prepare(milp)))
+        milp = self.prepare(model.milp)
+        builder = helper.ModelBuilderHelper()
+        builder.fill_model_from_sparse_data(
+            milp.col_lower, milp.col_upper, milp.c, milp.row_lower, milp.row_upper, milp.A
+        )
+        for j in np.flatnonzero(milp.integrality).tolist():
+            builder.set_var_integrality(j, True)
+        builder.set_maximize(True)
         if options.warm_start is not None:
-            values = model.values_from_open(options.warm_start)
-            for j, value in enumerate(values.tolist()):
-                builder.add_hint(builder.var_from_index(j), value)
-        solver = model_builder.ModelSolver(self.engine)
+            for j, value in enumerate(model.values_from_open(options.warm_start).tolist()):
+                builder.add_hint(j, value)
+        solver = helper.ModelSolverHelper(self.engine)
         if options.time_limit_s is not None:
             solver.set_time_limit_in_seconds(max(0.01, float(options.time_limit_s)))
         solver.set_solver_specific_parameters(self.parameters(options))
         solver.enable_output(options.verbose)
-        status = solver.solve(builder)
-        runtime = time.perf_counter() - started
-        return self._result(model, solver, builder, status, options, runtime)
+        solver.solve(builder)
+        return self._result(model, solver, options, time.perf_counter() - started)
 
     def _result(
-        self,
-        model: SitingModel,
-        solver: Any,
-        builder: Any,
-        status: Any,
-        options: SolveOptions,
-        runtime_s: float,
+        self, model: SitingModel, solver: Any, options: SolveOptions, runtime_s: float
     ) -> SolveResult:
-        native = status.name
+        native = solver.status().name
         timed_out = options.time_limit_s is not None and runtime_s >= 0.98 * options.time_limit_s
         mapped = {
             "OPTIMAL": Status.OPTIMAL,
             "FEASIBLE": Status.TIME_LIMIT if timed_out else Status.FEASIBLE,
             "INFEASIBLE": Status.INFEASIBLE,
             "NOT_SOLVED": Status.NO_SOLUTION,
+            "CANCELLED_BY_USER": Status.NO_SOLUTION,
         }.get(native, Status.ERROR)
-        if not mapped.has_solution:
-            return SolveResult(mapped, None, None, None, self.name, runtime_s, native)
-        values = solver.values(builder.get_variables()).to_numpy(dtype=np.float64)
+        if not (mapped.has_solution and solver.has_solution()):
+            status = Status.NO_SOLUTION if mapped.has_solution else mapped
+            message = f"{native} {solver.status_string()}".strip()
+            return SolveResult(status, None, None, None, self.name, runtime_s, message)
+        values = np.asarray(solver.variable_values(), dtype=np.float64)
         objective = float(model.milp.c @ values)
-        proven = -float(solver.best_objective_bound)  # the MPS minimises -c
+        proven = float(solver.best_objective_bound())
         bound = max(proven, objective) if np.isfinite(proven) else None
         return SolveResult(mapped, values, objective, bound, self.name, runtime_s, native)
 
@@ -101,7 +100,7 @@ class OrToolsSatSolver(_OrToolsSolver):
     """CP-SAT through OR-Tools: parallel portfolio search, integer models only."""
 
     name: ClassVar[str] = "ortools-sat"
-    engine: ClassVar[str] = "cp_sat"
+    engine: ClassVar[str] = "sat"
 
     def check(self, problem: SitingProblem) -> None:
         """CP-SAT works on integers: weighted-coverage questions with whole-unit costs only.
