@@ -44,9 +44,8 @@ class _OrToolsSolver(Solver):
         started = time.perf_counter()
         milp = self.prepare(model.milp)
         builder = helper.ModelBuilderHelper()
-        builder.fill_model_from_sparse_data(  # type: ignore[arg-type]  # OR-Tools stub is wrong
-            milp.col_lower, milp.col_upper, milp.c, milp.row_lower, milp.row_upper, milp.A
-        )
+        fill: Any = builder.fill_model_from_sparse_data  # OR-Tools' array stubs are wrong
+        fill(milp.col_lower, milp.col_upper, milp.c, milp.row_lower, milp.row_upper, milp.A)
         for j in np.flatnonzero(milp.integrality).tolist():
             builder.set_var_integrality(j, True)
         builder.set_maximize(True)
