@@ -64,6 +64,27 @@ class RunReport:
         """The services, in scenario order."""
         return self.data.services
 
+    def headline(self) -> str:
+        """One paragraph a planner can read aloud: money, outlets, the largest gain, the circle."""
+        s, lang = self.data.summary, self.language
+        if not self.services or not s.get("selected"):
+            return ""
+        best = max(self.services, key=lambda sv: sv.gained)
+        budget = s.get("budget")
+        return self.t(
+            "headline",
+            cost=fmt_money(s.get("total_cost"), lang),
+            budget=fmt_money(budget, lang) if budget is not None else self.t("no_budget"),
+            sites=fmt_int(s.get("sites_used")),
+            outlets=fmt_int(s.get("new_outlets")),
+            best=self.names[best.key],
+            gained=fmt_int(best.gained),
+            before=fmt_pct(best.coverage_pct_before),
+            after=fmt_pct(best.coverage_pct),
+            circle_before=fmt_pct(self.circle.pct_before),
+            circle_after=fmt_pct(self.circle.pct_after),
+        )
+
     def key_figures(self) -> list[tuple[str, str, str]]:
         """(label, value, detail) for the headline cards."""
         s, lang = self.data.summary, self.language

@@ -192,6 +192,14 @@ TEXT: dict[str, tuple[str, str]] = {
     "community_target": ("社区达标线（居民覆盖比例）", "Community target (share of residents)"),
     "communities_target": ("社区覆盖目标（社区比例）", "Communities target (share of communities)"),
     "outlets_target": ("每个生活圈新增网点目标", "New outlets per circle target"),
+    "headline": (
+        "本方案投入 {cost}（预算 {budget}），在 {sites} 处场地新增 {outlets} 个网点。"
+        "新增覆盖最多的是{best}：{gained} 名居民，覆盖率由 {before} 提高到 {after}。"
+        "步行可达全部业态的居民由 {circle_before} 增至 {circle_after}。",
+        "The plan spends {cost} (budget {budget}) on {outlets} new outlets at {sites} sites. "
+        "The largest gain is {best}: {gained} residents, coverage {before} → {after}. "
+        "Residents who reach every service on foot: {circle_before} → {circle_after}.",
+    ),
     "yes": ("是", "yes"),
     "no": ("否", "no"),
     "money_unit": ("元", "CNY"),

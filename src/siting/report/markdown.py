@@ -27,9 +27,12 @@ def render_markdown(report: RunReport) -> str:
     """The text of report.md (charts referenced as ``charts/<name>.png``)."""
     r, lang = report, report.language
     s = r.data.summary
-    out = [f"# {r.t('report_title')}: {r.data.name}", ""]
+    colon = "：" if lang == "zh" else ": "
+    out = [f"# {r.t('report_title')}{colon}{r.data.name}", ""]
     if r.data.parameters.get("description"):
         out += [str(r.data.parameters["description"]), ""]
+    if r.headline():
+        out += [f"> {r.headline()}", ""]
     out += [f"## {r.t('key_figures')}", ""]
     out += [table([r.t("check"), r.t("value"), ""], r.key_figures(), right=1), ""]
 

@@ -440,7 +440,8 @@ def write_sweep_report(
     (out / "sweep.html").write_text(
         template.render(**context, **common_context(lang)), encoding="utf-8"
     )
-    md = [f"# {text('sweep_title', lang)}: {context['name']}", ""]
+    colon = "：" if lang == "zh" else ": "
+    md = [f"# {text('sweep_title', lang)}{colon}{context['name']}", ""]
     md += [f"- {n}" for n in notes] + [""]
     md += [f"![{c.title}]({CHARTS}/{c.name}.png)" for c in made] + [""]
     md += [table(header, rows, right=1), ""]
