@@ -24,6 +24,7 @@ from siting.report.figures import (
     policy_checks,
 )
 from siting.report.i18n import (
+    TEXT,
     Language,
     fmt_int,
     fmt_money,
@@ -121,15 +122,30 @@ class RunReport:
         """Solver status, objective, bound, gap, time."""
         s, lang = self.data.summary, self.language
         gap = s.get("gap")
-        return [
+        name = str(s.get("objective_name") or "coverage")
+        label = self.t(f"objective_{name}") if f"objective_{name}" in TEXT else name
+        rows = [
             (self.t("status"), f"{status_label(str(s.get('status')), lang)} ({s.get('status')})"),
-            (self.t("objective"), fmt_number(s.get("objective"))),
+            (self.t("mode"), str(s.get("mode") or "max_coverage")),
+            (label, fmt_number(s.get("objective"))),
             (self.t("bound"), fmt_number(s.get("bound"))),
             (self.t("gap"), "–" if gap is None else fmt_pct(100 * gap, 4)),
             (self.t("mip_gap_tol"), fmt_pct(100 * float(s.get("mip_gap_tolerance") or 0), 4)),
             (self.t("solver"), f"{s.get('solver')} ({s.get('solver_status')})"),
             (self.t("runtime"), f"{float(s.get('solver_runtime_s') or 0):.2f} s"),
         ]
+        stages = s.get("stages") or []
+        if len(stages) > 1:
+            for number, stage in enumerate(stages, start=1):
+                gap = stage.get("gap")
+                rows.append(
+                    (
+                        f"{self.t('stage')} {number}: {stage.get('name')}",
+                        f"{fmt_number(stage.get('objective'))} ({stage.get('status')}, "
+                        f"{self.t('gap')} {'–' if gap is None else fmt_pct(100 * gap, 4)})",
+                    )
+                )
+        return rows
 
     def parameter_rows(self) -> list[tuple[str, str]]:
         """Scenario-wide parameters: description, walk rule, budget, solve settings."""

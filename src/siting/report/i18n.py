@@ -200,6 +200,18 @@ TEXT: dict[str, tuple[str, str]] = {
         "The largest gain is {best}: {gained} residents, coverage {before} → {after}. "
         "Residents who reach every service on foot: {circle_before} → {circle_after}.",
     ),
+    "objective_coverage": (
+        "目标值（加权新增覆盖居民）",
+        "Objective (weighted residents newly covered)",
+    ),
+    "objective_cost": ("目标值（投入）", "Objective (cost)"),
+    "objective_circle": (
+        "目标值（新增完整生活圈居民）",
+        "Objective (residents gaining the complete circle)",
+    ),
+    "objective_min_share": ("目标值（最差社区覆盖率）", "Objective (worst community share)"),
+    "mode": ("规划问题", "Planning question"),
+    "stage": ("阶段", "Stage"),
     "yes": ("是", "yes"),
     "no": ("否", "no"),
     "money_unit": ("元", "CNY"),

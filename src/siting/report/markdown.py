@@ -11,13 +11,16 @@ from siting.report.i18n import fmt_int, fmt_money, fmt_pct, segment_label
 CHARTS = "charts"
 
 
-def table(header: Sequence[str], rows: Sequence[Sequence[object]], *, right: int = 1) -> str:
-    """A Markdown table; columns from index ``right`` on are right-aligned."""
+def table(
+    header: Sequence[str], rows: Sequence[Sequence[object]], *, right: int | set[int] = 1
+) -> str:
+    """A Markdown table; right-aligned: columns from index ``right`` on, or those in the set."""
 
     def cell(value: object) -> str:
         return str(value).replace("|", "\\|").replace("\n", " ")
 
-    align = ["---" if i < right else "---:" for i in range(len(header))]
+    aligned = right if isinstance(right, set) else set(range(right, len(header)))
+    align = ["---:" if i in aligned else "---" for i in range(len(header))]
     lines = ["| " + " | ".join(map(cell, header)) + " |", "| " + " | ".join(align) + " |"]
     lines += ["| " + " | ".join(map(cell, row)) + " |" for row in rows]
     return "\n".join(lines)
@@ -34,14 +37,14 @@ def render_markdown(report: RunReport) -> str:
     if r.headline():
         out += [f"> {r.headline()}", ""]
     out += [f"## {r.t('key_figures')}", ""]
-    out += [table([r.t("check"), r.t("value"), ""], r.key_figures(), right=1), ""]
+    out += [table(["", r.t("value"), ""], r.key_figures(), right={1}), ""]
 
     out += [f"## {r.t('policy_checks')}", ""]
     rows: list[Sequence[object]] = [
         (c.label, c.target, c.value, r.t(c.status), c.detail) for c in r.checks
     ]
     header = [r.t("check"), r.t("target"), r.t("value"), "", r.t("description")]
-    out += [table(header, rows, right=2), ""]
+    out += [table(header, rows, right={2}), ""]
 
     out += [f"## {r.t('services')}", ""]
     rows = [
