@@ -432,7 +432,8 @@ def write_sweep_report(
         "header": header,
         "rows": rows,
         "plans": [
-            (p, _named(plan, names)) for p, plan in zip(frame["point"], frame["plan"], strict=True)
+            (p, _named(plan, names, lang))
+            for p, plan in zip(frame["point"], frame["plan"], strict=True)
         ],
         "monotone": is_monotone(frame),
     }
@@ -447,7 +448,7 @@ def write_sweep_report(
     md += [table(header, rows, right=1), ""]
     md += [f"## {text('plan', lang)}", ""]
     plans = list(zip(frame["point"], frame["plan"], strict=True))
-    md += [f"- **{p}**: {_named(plan, names) or '–'}" for p, plan in plans] + [""]
+    md += [f"- **{p}**: {_named(plan, names, lang) or '–'}" for p, plan in plans] + [""]
     (out / "sweep.md").write_text("\n".join(md), encoding="utf-8")
     (out / SWEEP).write_text(
         json.dumps(
@@ -466,12 +467,13 @@ def write_sweep_report(
     return frame
 
 
-def _named(plan: str, names: dict[str, str]) -> str:
+def _named(plan: str, names: dict[str, str], language: Language) -> str:
     """``S1(shop;care)`` with display names: ``S1(便利店、养老服务)``."""
+    separator = "、" if language == "zh" else ", "
 
     def services(match: re.Match[str]) -> str:
         keys = match.group(1).split(";")
-        return "(" + "、".join(names.get(k, k) for k in keys if k) + ")"
+        return "(" + separator.join(names.get(k, k) for k in keys if k) + ")"
 
     return re.sub(r"\(([^()]*)\)", services, plan)
 
