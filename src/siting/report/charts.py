@@ -351,8 +351,10 @@ def count_formatter() -> FuncFormatter:
     return FuncFormatter(lambda v, _: f"{v:,.0f}")
 
 
-def money_formatter(language: Language) -> FuncFormatter:
-    """Axis ticks in 万元 (Chinese) or thousands of CNY (English)."""
+def money_formatter(language: Language, *, top: float = 0.0) -> FuncFormatter:
+    """Axis ticks in 万元 (Chinese) or thousands of CNY (English); plain below 10,000."""
+    if abs(top) < 10_000:
+        return count_formatter()
     if language == "zh":
         return FuncFormatter(lambda v, _: f"{v / 10_000:,.0f}万")
     return FuncFormatter(lambda v, _: f"{v / 1_000:,.0f}k")

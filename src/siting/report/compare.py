@@ -230,7 +230,7 @@ def _charts(comparison: Comparison, language: Language) -> list[charts.Chart]:
             text("cost", lang),
             [s[0] for s in series],
             costs,
-            formatter=charts.money_formatter(lang),
+            formatter=charts.money_formatter(lang, top=max(costs, default=0.0)),
             value_labels=[fmt_money(c, lang) for c in costs],
             colour="#6a51a3",
         )

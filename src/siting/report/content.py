@@ -278,7 +278,7 @@ def _charts(
             text("cost_breakdown", lang),
             cost_names,
             cost_values,
-            formatter=charts.money_formatter(lang),
+            formatter=charts.money_formatter(lang, top=max(cost_values, default=0.0)),
             value_labels=[fmt_money(v, lang) for v in cost_values],
             colour="#6a51a3",
         )

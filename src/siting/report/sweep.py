@@ -576,7 +576,7 @@ def _sweep_charts(
                         text("marginal", lang),
                         np.nan_to_num(part["marginal_per_10k"].to_numpy(float)).tolist(),
                     ),
-                    x_formatter=charts.money_formatter(lang),
+                    x_formatter=charts.money_formatter(lang, top=max(x, default=0.0)),
                 )
             )
         else:
@@ -596,7 +596,7 @@ def _sweep_charts(
                     lines,
                     xlabel=x_label,
                     ylabel=text("weighted_residents", lang),
-                    x_formatter=charts.money_formatter(lang),
+                    x_formatter=charts.money_formatter(lang, top=max(x, default=0.0)),
                 )
             )
     elif walk_keys:
