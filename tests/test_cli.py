@@ -28,7 +28,13 @@ def test_run_writes_every_output(write_scenario, tmp_path):
     result = run_cli("run", scenario, "--out", out, "--quiet")
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in out.iterdir()) == [
+        "catchments.geojson",
+        "charts",
         "coverage.csv",
+        "demand_points.csv",
+        "existing_outlets.csv",
+        "report.html",
+        "report.md",
         "selected_sites.csv",
         "selected_sites.gpkg",
         "summary.json",
@@ -46,7 +52,15 @@ def test_run_writes_every_output(write_scenario, tmp_path):
     assert (
         shop["coverage_pct"] == 100 and shop["new_outlets"] == 2 and shop["existing_outlets"] == 1
     )
-    assert set(summary["timings_s"]) == {"read", "coverage", "build", "solve", "verify", "write"}
+    assert set(summary["timings_s"]) == {
+        "read",
+        "coverage",
+        "build",
+        "solve",
+        "verify",
+        "write",
+        "report",
+    }
     assert "weighted residents newly covered: 1,500.0   bound 1,500.0" in result.output
 
 

@@ -7,6 +7,7 @@ without any plan; 1 an unexpected internal error (``--debug`` shows the tracebac
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -88,6 +89,12 @@ def _fail(error: Exception, code: int, *, debug: bool, prefix: str = "error") ->
 
 
 DebugOption = Annotated[bool, typer.Option("--debug", help="Show tracebacks.")]
+LanguageOption = Annotated[
+    str | None,
+    typer.Option(
+        "--language", "-l", help="Report language: zh or en (overrides [report] language)."
+    ),
+]
 ScenarioArgument = Annotated[
     Path, typer.Argument(help="Scenario file (TOML).", show_default=False, dir_okay=False)
 ]
@@ -105,13 +112,15 @@ def run(
     ] = None,
     mip_gap: Annotated[float | None, typer.Option(help="Override [solve] mip_gap.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
+    language: LanguageOption = None,
     debug: DebugOption = False,
 ) -> None:
-    """Solve a scenario and write its result folder."""
+    """Solve a scenario and write its result folder (with report.html and report.md)."""
     with _guard(debug=debug):
         loaded = _with_overrides(
             load_scenario(scenario), solver=solver, time_limit_s=time_limit, mip_gap=mip_gap
         )
+        loaded = _with_language(loaded, language)
         check_output_dir(out_dir)
         with _progress(quiet=quiet) as progress:
             result = run_scenario(loaded, progress=progress)
@@ -234,9 +243,177 @@ def new(
 
 
 @app.command()
+def compare(
+    alternatives: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Scenario files (solved now) or result folders of `siting run`.",
+            show_default=False,
+        ),
+    ],
+    out_dir: Annotated[
+        Path, typer.Option("--out", "-o", help="Comparison folder (written atomically).")
+    ],
+    time_limit: Annotated[
+        float | None, typer.Option("--time-limit", help="Override [solve] time_limit_s.")
+    ] = None,
+    mip_gap: Annotated[float | None, typer.Option(help="Override [solve] mip_gap.")] = None,
+    language: LanguageOption = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
+    debug: DebugOption = False,
+) -> None:
+    """Set alternatives side by side: coverage, cost, outlets, sites in common and not."""
+    from siting.report.compare import COMPARISON, Alternative, unique_labels, write_comparison
+    from siting.report.data import load_result
+    from siting.report.folders import atomic_folder, check_folder, safe_name
+
+    with _guard(debug=debug):
+        _check_language(language)
+        if len(alternatives) < 2:
+            msg = "compare needs at least two scenario files or result folders"
+            raise ScenarioError(msg)
+        check_folder(out_dir, COMPARISON)
+        sources: list[Scenario | Path] = []
+        names = []
+        for path in alternatives:
+            if path.is_dir():
+                names.append(load_result(path).name)
+                sources.append(path)
+            else:
+                loaded = _with_overrides(
+                    load_scenario(path), time_limit_s=time_limit, mip_gap=mip_gap
+                )
+                names.append(loaded.name)
+                sources.append(_with_language(loaded, language))
+        labels = unique_labels(names)
+        first_language = language
+        with atomic_folder(out_dir, COMPARISON) as staging:
+            chosen: list[Alternative] = []
+            for label, source in zip(labels, sources, strict=True):
+                if isinstance(source, Path):
+                    data = load_result(source)
+                    report = source.resolve() / "report.html"
+                    link = (
+                        os.path.relpath(report, out_dir.resolve().parent / out_dir.name)
+                        if report.is_file()
+                        else None
+                    )
+                else:
+                    folder = staging / "runs" / safe_name(label)
+                    with _progress(quiet=quiet) as progress:
+                        result = run_scenario(source, progress=progress)
+                        write_outputs(result, folder, progress=progress)
+                    data = load_result(folder)
+                    link = f"runs/{folder.name}/report.html"
+                first_language = first_language or data.report_settings.get("language")
+                chosen.append(Alternative(label, data, link))
+                if not quiet:
+                    err.print(f"  {label}: {data.summary.get('status')}")
+            comparison = write_comparison(chosen, staging, language=first_language or "en")
+        out.print(
+            f"compared {len(chosen)} alternatives; "
+            + ("no differences" if comparison.identical else "they differ")
+        )
+        for label, lines in comparison.differences.items():
+            for line in lines:
+                out.print(f"  {label}: {line}", markup=False)
+        out.print(f"comparison in {out_dir}/ (compare.html, compare.md)")
+
+
+@app.command()
+def sweep(
+    scenario: ScenarioArgument,
+    out_dir: Annotated[
+        Path, typer.Option("--out", "-o", help="Sweep folder (written atomically).")
+    ],
+    budget: Annotated[
+        str | None,
+        typer.Option(help="Budgets FROM:TO:STEPS, e.g. 2000000:10000000:5 (ends included)."),
+    ] = None,
+    walk_minutes: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--walk-minutes",
+            help="SERVICE=FROM:TO:STEPS, e.g. breakfast_shop=5:15:3; repeat for more services.",
+        ),
+    ] = None,
+    time_limit: Annotated[
+        float | None, typer.Option("--time-limit", help="Override [solve] time_limit_s per point.")
+    ] = None,
+    mip_gap: Annotated[float | None, typer.Option(help="Override [solve] mip_gap.")] = None,
+    point_reports: Annotated[
+        bool,
+        typer.Option(
+            "--point-reports/--no-point-reports",
+            help="Also write report.html/report.md for every point (slower).",
+        ),
+    ] = False,
+    language: LanguageOption = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
+    debug: DebugOption = False,
+) -> None:
+    """Solve a scenario over budgets and walk thresholds: the coverage-versus-budget curve."""
+    from siting.report import sweep as sweeps
+    from siting.report.folders import atomic_folder, check_folder
+
+    with _guard(debug=debug):
+        loaded = _with_overrides(load_scenario(scenario), time_limit_s=time_limit, mip_gap=mip_gap)
+        loaded = _with_language(loaded, language)
+        keys = [s.key for s in loaded.service_list()]
+        budgets = sweeps.parse_range("--budget", budget) if budget else None
+        walks = [sweeps.parse_walk(w, keys) for w in walk_minutes or []]
+        if budgets is None and not walks:
+            msg = "sweep needs --budget FROM:TO:STEPS and/or --walk-minutes SERVICE=FROM:TO:STEPS"
+            raise ScenarioError(msg)
+        points = sweeps.sweep_points(budgets, walks)
+        check_folder(out_dir, sweeps.SWEEP)
+        with _progress(quiet=quiet) as progress:
+            progress("read", None)
+            base = sweeps.prepare_sweep(loaded, points)
+
+        def report(point: sweeps.SweepPoint, result: Run) -> None:
+            if not quiet:
+                r = result.result
+                objective = "n/a" if r.objective is None else f"{r.objective:,.0f}"
+                err.print(
+                    f"  point {point.index}/{len(points)} {point.label}: {r.status}, "
+                    f"objective {objective}, cost {r.total_cost:,.0f}"
+                )
+
+        with atomic_folder(out_dir, sweeps.SWEEP) as staging:
+            folders = sweeps.run_sweep(
+                base, points, staging, point_reports=point_reports, progress=report
+            )
+            frame = sweeps.write_sweep_report(folders, staging, language=language)
+        monotone = sweeps.is_monotone(frame)
+        out.print(
+            f"swept {len(points)} points; objective "
+            + ("never falls as the budget grows" if monotone else "FALLS somewhere (see sweep.md)")
+        )
+        out.print(f"sweep in {out_dir}/ (sweep.html, sweep.md, sweep.csv, points/)")
+
+
+@app.command()
 def version() -> None:
     """Print the version."""
     out.print(f"siting {__version__}")
+
+
+def _with_language(scenario: Scenario, language: str | None) -> Scenario:
+    """The scenario with ``--language`` as its report language."""
+    if language is None:
+        return scenario
+    _check_language(language)
+    report = scenario.report.model_copy(update={"language": language})
+    updated = scenario.model_copy(update={"report": report})
+    updated._source = scenario.source
+    return updated
+
+
+def _check_language(language: str | None) -> None:
+    if language is not None and language not in ("zh", "en"):
+        msg = f"--language {language!r}; use zh (中文) or en (English)"
+        raise ScenarioError(msg)
 
 
 def _with_overrides(scenario: Scenario, **overrides: object) -> Scenario:

@@ -7,6 +7,7 @@ is empty or holds an earlier result (a ``summary.json``).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -27,12 +28,22 @@ from siting.projection import WGS84, transform
 SUMMARY = "summary.json"
 
 
-def write_outputs(run: Run, out_dir: str | Path, *, progress: Progress | None = None) -> Path:
+def write_outputs(
+    run: Run,
+    out_dir: str | Path,
+    *,
+    progress: Progress | None = None,
+    report: bool = True,
+    language: str | None = None,
+) -> Path:
     """Write the result folder of ``run`` to ``out_dir`` and return its path.
 
     Files: ``summary.json``; ``selected_sites.csv``; ``selected_sites.gpkg`` (layers
     ``selected_sites``, one row per site, and ``new_outlets``, one row per site and service,
-    in WGS 84); ``coverage.csv`` (one row per demand point and service).
+    in WGS 84); ``coverage.csv`` (one row per demand point and service);
+    ``demand_points.csv``, ``existing_outlets.csv`` and ``catchments.geojson`` (the map
+    layers); ``report.html``, ``report.md`` and ``charts/`` unless ``report`` is False
+    (``language`` overrides the scenario's ``[report] language``).
 
     Raises
     ------
@@ -44,7 +55,7 @@ def write_outputs(run: Run, out_dir: str | Path, *, progress: Progress | None = 
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
     try:
-        write_folder(run, staging, progress=progress)
+        write_folder(run, staging, progress=progress, report=report, language=language)
         _replace(staging, out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -78,10 +89,20 @@ def _replace(staging: Path, out: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def write_folder(run: Run, folder: Path, *, progress: Progress | None = None) -> None:
+def write_folder(
+    run: Run,
+    folder: Path,
+    *,
+    progress: Progress | None = None,
+    report: bool = True,
+    language: str | None = None,
+) -> None:
     """Write every output file of ``run`` into an existing ``folder`` (not atomic).
 
-    ``summary.json`` is written last and includes the time spent writing the other files.
+    ``summary.json`` includes the time spent writing the other files. The reports are then
+    built from the folder's files alone (:func:`siting.report.write_report`), so that they
+    show exactly the figures of ``summary.json``; ``summary.json`` is finally rewritten with
+    the time the reports took.
     """
     timings = Timings(progress)
     with timings.phase("write"):
@@ -91,12 +112,116 @@ def write_folder(run: Run, folder: Path, *, progress: Progress | None = None) ->
         sites.to_file(gpkg, layer="selected_sites", driver="GPKG")
         new_outlets_frame(run).to_file(gpkg, layer="new_outlets", driver="GPKG")
         coverage_frame(run).to_csv(folder / "coverage.csv", index=False)
+        demand_points_frame(run).to_csv(folder / DEMAND_POINTS, index=False)
+        existing_outlets_frame(run).to_csv(folder / EXISTING_OUTLETS, index=False)
+        catchments = catchments_frame(run)
+        (folder / CATCHMENTS).write_text(catchments.to_json(drop_id=True), encoding="utf-8")
     summary = run.summary()
+    summary["parameters"] = run_parameters(run)
     summary["timings_s"]["write"] = round(timings.seconds["write"], 4)
+    _write_summary(summary, folder)
+    if report:
+        from siting.report import write_report  # the report package reads result folders
+
+        with timings.phase("report"):
+            write_report(folder, language=language)
+        summary["timings_s"]["report"] = round(timings.seconds["report"], 4)
+        _write_summary(summary, folder)
+
+
+DEMAND_POINTS = "demand_points.csv"
+EXISTING_OUTLETS = "existing_outlets.csv"
+CATCHMENTS = "catchments.geojson"
+
+
+def _write_summary(summary: dict[str, Any], folder: Path) -> None:
     (folder / SUMMARY).write_text(
         json.dumps(summary, indent=2, ensure_ascii=False, default=_json_default) + "\n",
         encoding="utf-8",
     )
+
+
+def run_parameters(run: Run) -> dict[str, Any]:
+    """The settings a run was made with, for reports: walk rule, budget, services, solve, report.
+
+    From the scenario when the run has one; a library run reports its services and budget.
+    """
+    scenario = run.scenario
+    parameters: dict[str, Any] = {
+        "budget": run.result.budget,
+        "services": [dataclasses.asdict(s) for s in run.services],
+    }
+    if scenario is not None:
+        parameters["description"] = scenario.scenario.description
+        parameters["walk"] = scenario.walk.model_dump(mode="json")
+        parameters["model"] = scenario.model.model_dump(mode="json")
+        parameters["solve"] = scenario.solve.model_dump(mode="json")
+        parameters["report"] = scenario.report.model_dump(mode="json")
+    return parameters
+
+
+def demand_points_frame(run: Run) -> pd.DataFrame:
+    """One row per demand point: ``demand_id``, ``lon``, ``lat``, every weight, other columns."""
+    demand = run.inputs.demand
+    lonlat = _lonlat(demand.xy, demand.crs)
+    frame = pd.DataFrame({"demand_id": demand.ids, "lon": lonlat[:, 0], "lat": lonlat[:, 1]})
+    for name, values in demand.weights.items():
+        frame[name] = values
+    extra = demand.attributes.reset_index(drop=True)
+    extra = extra[[c for c in extra.columns if c not in frame.columns and c != "geometry"]]
+    return pd.concat([frame, extra], axis=1)
+
+
+def existing_outlets_frame(run: Run) -> pd.DataFrame:
+    """One row per existing outlet: ``outlet_id``, ``service``, ``lon``, ``lat``."""
+    existing = run.inputs.existing
+    lonlat = _lonlat(existing.xy, existing.crs)
+    return pd.DataFrame(
+        {
+            "outlet_id": existing.ids,
+            "service": existing.service,
+            "lon": lonlat[:, 0],
+            "lat": lonlat[:, 1],
+        }
+    )
+
+
+def catchments_frame(run: Run) -> gpd.GeoDataFrame:
+    """The walk-time catchment of every new outlet, in WGS 84.
+
+    One row per site and service: ``site_id``, ``service``, ``walk_minutes`` (the threshold),
+    ``demand_points`` and ``residents`` reached (the service's segment), ``shape`` (``circle``
+    or ``hull``). With straight-line walks the catchment is the circle every walk within the
+    threshold stays in; with any other walk model it is the convex hull of the demand points
+    the outlet reaches (:func:`siting.report.maps.catchment_polygon`).
+    """
+    from siting.report.maps import catchment_polygon
+
+    sites, demand = run.inputs.sites, run.inputs.demand
+    rows: list[dict[str, Any]] = []
+    shapes = []
+    for k, (service, coverage) in enumerate(zip(run.services, run.coverage, strict=True)):
+        by_site = coverage.minutes.tocsc()
+        for j in np.flatnonzero(run.result.opened[:, k]):
+            start, end = by_site.indptr[j], by_site.indptr[j + 1]
+            reached = by_site.indices[start:end]
+            shape, kind = catchment_polygon(
+                sites.xy[j], demand.xy[reached], by_site.data[start:end], service.walk_minutes
+            )
+            shapes.append(shape)
+            rows.append(
+                {
+                    "site_id": str(run.problem.site_ids[j]),
+                    "service": service.key,
+                    "walk_minutes": service.walk_minutes,
+                    "demand_points": len(reached),
+                    "residents": float(run.problem.weights[reached, k].sum()),
+                    "shape": kind,
+                }
+            )
+    columns = ["site_id", "service", "walk_minutes", "demand_points", "residents", "shape"]
+    frame = gpd.GeoDataFrame(pd.DataFrame(rows, columns=columns), geometry=shapes, crs=demand.crs)
+    return frame.to_crs(WGS84)
 
 
 def selected_sites_frame(run: Run) -> gpd.GeoDataFrame:

@@ -477,6 +477,35 @@ class SolveSpec(_Section):
     warm_start: bool = True
 
 
+class ReportSpec(_Section):
+    """``[report]``: the reports' language and the policy targets they check (README, "Reports").
+
+    Communities come from ``[model] community`` and the share of communities that must be
+    covered from ``[model] community_target_pct`` (Fuzhou: 80 %). ``resident_share_pct`` is the
+    share of a community's residents that must reach every basic service for the community to
+    count as covered (80 % by default, our reading of "covered by a circle");
+    ``outlets_per_circle`` is Huai'an's "at least 10 new or renovated outlets per pilot circle";
+    ``basic_services`` lists the 基本保障类 service keys (default: the services whose catalog
+    category is basic); ``tiles`` is a base-map tile URL template
+    (``https://.../{z}/{x}/{y}.png``), off by default so that reports need no network.
+    """
+
+    language: Literal["zh", "en"] = "en"
+    resident_share_pct: Annotated[float, Field(gt=0, le=100)] = 80.0
+    outlets_per_circle: Annotated[int, Field(ge=1)] = 10
+    basic_services: list[Key] | None = None
+    tiles: str | None = None
+    tiles_attribution: str = ""
+
+    @field_validator("tiles")
+    @classmethod
+    def _tile_template(cls, tiles: str | None) -> str | None:
+        if tiles is not None and not all(p in tiles for p in ("{z}", "{x}", "{y}")):
+            msg = "must be a tile URL template with {z}, {x} and {y}, e.g. https://host/{z}/{x}/{y}.png"
+            raise ValueError(msg)
+        return tiles
+
+
 class Scenario(_Section):
     """A validated scenario: every table and setting a run needs, immutable."""
 
@@ -490,6 +519,7 @@ class Scenario(_Section):
     model: ModelSpec = ModelSpec()
     budget: BudgetSpec = BudgetSpec()
     solve: SolveSpec = SolveSpec()
+    report: ReportSpec = ReportSpec()
     _source: str = PrivateAttr(default="scenario")
 
     @field_validator("existing", mode="before")
@@ -518,6 +548,13 @@ class Scenario(_Section):
                 )
                 raise ValueError(msg)
         self._check_model({s.key for s in services})
+        unknown = sorted(set(self.report.basic_services or ()) - {s.key for s in services})
+        if unknown:
+            msg = (
+                f"[report] basic_services names {', '.join(unknown)}, not a service of this "
+                f"scenario; use keys of [[services]]: {', '.join(s.key for s in services)}"
+            )
+            raise ValueError(msg)
         return self
 
     def _check_model(self, keys: set[str]) -> None:
@@ -691,6 +728,7 @@ _SECTIONS: dict[str, type[BaseModel]] = {
     "mobile": MobileSpec,
     "budget": BudgetSpec,
     "solve": SolveSpec,
+    "report": ReportSpec,
 }
 
 
