@@ -11,13 +11,13 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from siting import __version__
+from siting import __version__, distributed
 from siting._errors import (
     DataValidationError,
     InfeasibleError,
@@ -89,6 +89,22 @@ def _fail(error: Exception, code: int, *, debug: bool, prefix: str = "error") ->
 
 
 DebugOption = Annotated[bool, typer.Option("--debug", help="Show tracebacks.")]
+SchedulerOption = Annotated[
+    str | None,
+    typer.Option(
+        "--scheduler",
+        help="Dask scheduler address (e.g. tcp://host:8786); default: a local cluster.",
+    ),
+]
+WorkersOption = Annotated[
+    int | None,
+    typer.Option(
+        "--workers", min=1, help="Worker processes of the local cluster (default: cores)."
+    ),
+]
+SerialOption = Annotated[
+    bool, typer.Option("--serial", help="No cluster: solve one task after another here.")
+]
 LanguageOption = Annotated[
     str | None,
     typer.Option(
@@ -113,17 +129,38 @@ def run(
     mip_gap: Annotated[float | None, typer.Option(help="Override [solve] mip_gap.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
     language: LanguageOption = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            "--scheduler",
+            help="Dask scheduler for street-network walk times, split by site chunks.",
+        ),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option("--workers", min=1, help="Network walk times on a local cluster of N."),
+    ] = None,
     debug: DebugOption = False,
 ) -> None:
-    """Solve a scenario and write its result folder (with report.html and report.md)."""
+    """Solve a scenario and write its result folder (with report.html and report.md).
+
+    With --scheduler or --workers, street-network walk times are computed on a Dask cluster.
+    """
     with _guard(debug=debug):
         loaded = _with_overrides(
             load_scenario(scenario), solver=solver, time_limit_s=time_limit, mip_gap=mip_gap
         )
         loaded = _with_language(loaded, language)
         check_output_dir(out_dir)
-        with _progress(quiet=quiet) as progress:
-            result = run_scenario(loaded, progress=progress)
+        distributed_walks = scheduler is not None or workers is not None
+        with (
+            _cluster(
+                scheduler, workers, serial=not distributed_walks, tasks=workers or 0
+            ) as client,
+            _progress(quiet=quiet) as progress,
+        ):
+            walk = distributed.ClusterWalk(client) if client is not None else None
+            result = run_scenario(loaded, progress=progress, network_walk=walk)
             write_outputs(result, out_dir, progress=progress)
         _print_result(result, out_dir)
         for warning in result.walk_report.warnings if result.walk_report else ():
@@ -259,10 +296,16 @@ def compare(
     ] = None,
     mip_gap: Annotated[float | None, typer.Option(help="Override [solve] mip_gap.")] = None,
     language: LanguageOption = None,
+    scheduler: SchedulerOption = None,
+    workers: WorkersOption = None,
+    serial: SerialOption = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
     debug: DebugOption = False,
 ) -> None:
-    """Set alternatives side by side: coverage, cost, outlets, sites in common and not."""
+    """Set alternatives side by side: coverage, cost, outlets, sites in common and not.
+
+    Scenario files are solved as tasks on a Dask cluster (a local one by default).
+    """
     from siting.report.compare import COMPARISON, Alternative, unique_labels, write_comparison
     from siting.report.data import load_result
     from siting.report.folders import atomic_folder, check_folder, safe_name
@@ -287,7 +330,30 @@ def compare(
                 sources.append(_with_language(loaded, language))
         labels = unique_labels(names)
         first_language = language
+        to_solve = [
+            (safe_name(label), source)
+            for label, source in zip(labels, sources, strict=True)
+            if not isinstance(source, Path)
+        ]
+        previous = out_dir / "runs" if (out_dir / COMPARISON).is_file() else None
         with atomic_folder(out_dir, COMPARISON) as staging:
+            tally = None
+            if to_solve:
+                with (
+                    _cluster(scheduler, workers, serial=serial, tasks=len(to_solve)) as client,
+                    _tasks(quiet) as show,
+                ):
+                    tally = distributed.run_batch(
+                        to_solve,
+                        staging / "runs",
+                        client=client,
+                        previous=previous,
+                        language=language,
+                        progress=show,
+                    )
+                if tally.failed:
+                    msg = "could not solve every alternative: " + _first_errors(tally)
+                    raise SitingError(msg)
             chosen: list[Alternative] = []
             for label, source in zip(labels, sources, strict=True):
                 if isinstance(source, Path):
@@ -300,9 +366,6 @@ def compare(
                     )
                 else:
                     folder = staging / "runs" / safe_name(label)
-                    with _progress(quiet=quiet) as progress:
-                        result = run_scenario(source, progress=progress)
-                        write_outputs(result, folder, progress=progress)
                     data = load_result(folder)
                     link = f"runs/{folder.name}/report.html"
                 first_language = first_language or data.report_settings.get("language")
@@ -349,10 +412,17 @@ def sweep(
         ),
     ] = False,
     language: LanguageOption = None,
+    scheduler: SchedulerOption = None,
+    workers: WorkersOption = None,
+    serial: SerialOption = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
     debug: DebugOption = False,
 ) -> None:
-    """Solve a scenario over budgets and walk thresholds: the coverage-versus-budget curve."""
+    """Solve a scenario over budgets and walk thresholds: the coverage-versus-budget curve.
+
+    Every point is one task on a Dask cluster (a local one by default); points whose earlier
+    results in DIR match their inputs are reused.
+    """
     from siting.report import sweep as sweeps
     from siting.report.folders import atomic_folder, check_folder
 
@@ -367,30 +437,233 @@ def sweep(
             raise ScenarioError(msg)
         points = sweeps.sweep_points(budgets, walks)
         check_folder(out_dir, sweeps.SWEEP)
-        with _progress(quiet=quiet) as progress:
-            progress("read", None)
-            base = sweeps.prepare_sweep(loaded, points)
-
-        def report(point: sweeps.SweepPoint, result: Run) -> None:
-            if not quiet:
-                r = result.result
-                objective = "n/a" if r.objective is None else f"{r.objective:,.0f}"
-                err.print(
-                    f"  point {point.index}/{len(points)} {point.label}: {r.status}, "
-                    f"objective {objective}, cost {r.total_cost:,.0f}"
+        previous = out_dir if (out_dir / sweeps.SWEEP).is_file() else None
+        with _cluster(scheduler, workers, serial=serial, tasks=len(points)) as client:
+            with _progress(quiet=quiet) as progress:
+                progress("read", None)
+                walk = distributed.ClusterWalk(client) if client is not None else None
+                base = sweeps.prepare_sweep(loaded, points, network_walk=walk)
+            sweeps.check_points(base, points)
+            with atomic_folder(out_dir, sweeps.SWEEP) as staging, _tasks(quiet) as show:
+                tally = distributed.run_sweep_points(
+                    base,
+                    points,
+                    staging,
+                    client=client,
+                    previous=previous,
+                    point_reports=point_reports,
+                    language=language,
+                    progress=show,
                 )
-
-        with atomic_folder(out_dir, sweeps.SWEEP) as staging:
-            folders = sweeps.run_sweep(
-                base, points, staging, point_reports=point_reports, progress=report
-            )
-            frame = sweeps.write_sweep_report(folders, staging, language=language)
+                folders = [
+                    staging / sweeps.POINTS / p.label
+                    for p in points
+                    if (staging / sweeps.POINTS / p.label).is_dir()
+                ]
+                if not folders:
+                    msg = "every sweep point failed: " + _first_errors(tally)
+                    raise SitingError(msg)
+                frame = sweeps.write_sweep_report(folders, staging, language=language)
+                _write_outcomes(staging, tally, "tasks.json")
         monotone = sweeps.is_monotone(frame)
         out.print(
-            f"swept {len(points)} points; objective "
+            f"swept {len(points)} points ({tally.line()}); objective "
             + ("never falls as the budget grows" if monotone else "FALLS somewhere (see sweep.md)")
         )
         out.print(f"sweep in {out_dir}/ (sweep.html, sweep.md, sweep.csv, points/)")
+        _exit_on_failures(tally)
+
+
+@app.command()
+def batch(
+    scenarios: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Scenario files, or folders whose *.toml files are scenarios.",
+            show_default=False,
+        ),
+    ],
+    out_dir: Annotated[
+        Path, typer.Option("--out", "-o", help="Batch folder (written atomically).")
+    ],
+    time_limit: Annotated[
+        float | None, typer.Option("--time-limit", help="Override [solve] time_limit_s.")
+    ] = None,
+    mip_gap: Annotated[float | None, typer.Option(help="Override [solve] mip_gap.")] = None,
+    language: LanguageOption = None,
+    scheduler: SchedulerOption = None,
+    workers: WorkersOption = None,
+    serial: SerialOption = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
+    debug: DebugOption = False,
+) -> None:
+    """Solve many scenarios (cities, alternatives) as tasks on a Dask cluster.
+
+    Each scenario's result folder goes to DIR/<name>/ as `siting run` would write it; a failed
+    scenario is reported and the others finish; on a re-run, scenarios whose results match
+    their inputs (scenario and data) are reused. DIR/batch.md and batch.csv list every outcome.
+    """
+    from siting.report.folders import atomic_folder, check_folder, safe_name
+
+    with _guard(debug=debug):
+        _check_language(language)
+        files = _scenario_files(scenarios)
+        loaded = []
+        for path in files:
+            scenario = _with_overrides(
+                load_scenario(path), time_limit_s=time_limit, mip_gap=mip_gap
+            )
+            loaded.append(_with_language(scenario, language))
+        names = _unique([safe_name(s.name) for s in loaded])
+        check_folder(out_dir, BATCH)
+        previous = out_dir if (out_dir / BATCH).is_file() else None
+        with (
+            _cluster(scheduler, workers, serial=serial, tasks=len(loaded)) as client,
+            atomic_folder(out_dir, BATCH) as staging,
+            _tasks(quiet) as show,
+        ):
+            tally = distributed.run_batch(
+                list(zip(names, loaded, strict=True)),
+                staging,
+                client=client,
+                previous=previous,
+                language=language,
+                progress=show,
+            )
+            _write_batch_tables(staging, tally, dict(zip(names, files, strict=True)))
+            _write_outcomes(staging, tally, BATCH)
+        out.print(f"batch of {len(loaded)} scenarios: {tally.line()}")
+        for outcome in tally.outcomes:
+            if outcome.state == "failed":
+                err.print(f"failed: {outcome.key}: {outcome.error}", markup=False)
+        out.print(f"results in {out_dir}/ (batch.md, batch.csv, one folder per scenario)")
+        _exit_on_failures(tally)
+
+
+BATCH = "batch.json"
+EXIT_PARTIAL = 5
+
+
+def _scenario_files(paths: list[Path]) -> list[Path]:
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found = sorted(path.glob("*.toml"))
+            if not found:
+                msg = f"{path}: no *.toml scenario files in this folder"
+                raise ScenarioError(msg)
+            files += found
+        else:
+            files.append(path)
+    if not files:
+        msg = "batch needs at least one scenario file"
+        raise ScenarioError(msg)
+    return files
+
+
+def _unique(names: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    result = []
+    for name in names:
+        seen[name] = seen.get(name, 0) + 1
+        result.append(name if seen[name] == 1 else f"{name}-{seen[name]}")
+    return result
+
+
+def _write_batch_tables(folder: Path, tally: distributed.Tally, files: dict[str, Path]) -> None:
+    """batch.csv and batch.md: one row per scenario with its status and headline figures."""
+    import json
+
+    import pandas as pd
+
+    rows = []
+    for outcome in sorted(tally.outcomes, key=lambda o: o.key):
+        row: dict[str, object] = {"scenario": outcome.key, "file": str(files.get(outcome.key, ""))}
+        row["task"] = outcome.state
+        summary_path = folder / outcome.key / "summary.json"
+        if summary_path.is_file():
+            summary = json.loads(summary_path.read_text(encoding="utf-8"))
+            row |= {
+                "status": summary.get("status"),
+                "objective": summary.get("objective"),
+                "gap": summary.get("gap"),
+                "total_cost": summary.get("total_cost"),
+                "new_outlets": summary.get("new_outlets"),
+            }
+            for key, service in summary.get("services", {}).items():
+                row[f"{key} %"] = service.get("coverage_pct")
+        row["error"] = outcome.error
+        rows.append(row)
+    frame = pd.DataFrame(rows)
+    frame.to_csv(folder / "batch.csv", index=False)
+    lines = ["# Batch", "", f"{tally.line()}.", ""]
+    header = list(frame.columns)
+    lines.append("| " + " | ".join(header) + " |")
+    lines.append("|" + "---|" * len(header))
+    for record in frame.itertuples(index=False):
+        cells = [
+            "" if pd.isna(v) else (f"{v:,.2f}" if isinstance(v, float) else str(v)) for v in record
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    (folder / "batch.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _write_outcomes(folder: Path, tally: distributed.Tally, name: str) -> None:
+    """Every task's outcome as JSON (``batch.json``, the batch's marker, or ``tasks.json``)."""
+    import json
+
+    payload = {"tally": tally.line(), "outcomes": distributed.outcomes_table(tally)}
+    (folder / name).write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", "utf-8")
+
+
+def _first_errors(tally: distributed.Tally) -> str:
+    failed = [o for o in tally.outcomes if o.state == "failed"]
+    return "; ".join(f"{o.key}: {o.error}" for o in failed[:3])
+
+
+def _exit_on_failures(tally: distributed.Tally) -> None:
+    if tally.failed:
+        err.print(f"{tally.failed} task(s) failed; the others were written (exit code 5)")
+        raise typer.Exit(EXIT_PARTIAL)
+
+
+@contextmanager
+def _cluster(
+    scheduler: str | None, workers: int | None, *, serial: bool, tasks: int
+) -> Iterator[Any]:
+    """A Dask client (a local cluster unless ``scheduler`` is given), or None with ``serial``."""
+    if serial:
+        yield None
+        return
+    local = min(workers or os.cpu_count() or 1, max(tasks, 1)) if tasks else workers
+    with distributed.connect(scheduler, workers=local) as client:
+        yield client
+
+
+@contextmanager
+def _tasks(quiet: bool) -> Iterator[distributed.Progress]:
+    """A progress display for tasks: done / failed / running (a spinner on a terminal)."""
+    if quiet:
+        yield lambda _tally: None
+        return
+    spinner = err.status("") if err.is_terminal else None
+    if spinner:
+        spinner.start()
+    shown: set[int] = set()
+
+    def show(tally: distributed.Tally) -> None:
+        if spinner:
+            spinner.update(f"tasks: {tally.line()}")
+        finished = tally.done + tally.failed + tally.skipped
+        if not spinner and finished not in shown and finished:
+            shown.add(finished)
+            err.print(f"  tasks: {tally.line()}")
+
+    try:
+        yield show
+    finally:
+        if spinner:
+            spinner.stop()
 
 
 @app.command()

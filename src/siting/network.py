@@ -23,7 +23,7 @@ site or outlet can reach at any distance are counted in :class:`WalkReport`, nev
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -475,12 +475,15 @@ def coverage_from_network(
     max_snap_m: float = settings.MAX_SNAP_M,
     off_network: OffNetwork = "error",
     mobile: NDArray[np.bool_] | None = None,
+    walk_m: Callable[..., sparse.csr_array] | None = None,
 ) -> tuple[tuple[ServiceCoverage, ...], WalkReport]:
     """Network coverage of every service, with a report of what is off or cut off the network.
 
     Walks are computed once up to the longest walk any service allows, to candidate sites and
     to all existing outlets; each service keeps its own threshold at its own speed. ``mobile``
     marks mobile locations among the sites (their outlets use ``mobile_walk_minutes``).
+    ``walk_m`` replaces :func:`network_walk_m` (same signature), e.g. to spread the searches
+    over a cluster.
 
     Raises
     ------
@@ -502,12 +505,9 @@ def coverage_from_network(
     if off_network == "error":
         _raise_off_network(snapped, ids, network=network, max_snap_m=max_snap_m)
     d, s, e = snapped["demand points"], snapped["candidate sites"], snapped["existing outlets"]
-    to_sites = network_walk_m(
-        network, demand.xy, sites.xy, max_walk_m=longest, origins=d, targets=s
-    )
-    to_outlets = network_walk_m(
-        network, demand.xy, existing.xy, max_walk_m=longest, origins=d, targets=e
-    )
+    walk = walk_m or network_walk_m
+    to_sites = walk(network, demand.xy, sites.xy, max_walk_m=longest, origins=d, targets=s)
+    to_outlets = walk(network, demand.xy, existing.xy, max_walk_m=longest, origins=d, targets=e)
     result = []
     for service in services:
         outlets = existing.of_service(service.key)

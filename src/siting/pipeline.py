@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy import sparse
 
 from siting import __version__, settings
 from siting._errors import DataValidationError
@@ -31,6 +32,7 @@ from siting.network import (
     check_snapping,
     coverage_from_network,
     network_from_file,
+    network_walk_m,
 )
 from siting.problem import Equity, SitingProblem
 from siting.projection import WGS84, check_tables_overlap, transform, working_crs
@@ -395,6 +397,63 @@ def _fall_back_to_start(
     )
 
 
+NetworkWalk = Callable[..., sparse.csr_array]
+"""A replacement for :func:`siting.network.network_walk_m` (e.g. one spread over a cluster)."""
+
+
+def compute_coverage(
+    inputs: Inputs,
+    services: tuple[Service, ...],
+    *,
+    speed_m_per_s: float = settings.WALK_SPEED_M_PER_S,
+    detour_factor: float = settings.DETOUR_FACTOR,
+    max_snap_m: float = settings.MAX_SNAP_M,
+    off_network: OffNetwork = "error",
+    network_walk: NetworkWalk | None = None,
+) -> tuple[tuple[ServiceCoverage, ...], WalkReport | None]:
+    """Coverage of every service from the inputs' walk model, and its report.
+
+    ``inputs.walk`` decides: a street network, a travel-time table, or straight lines x
+    ``detour_factor``. ``network_walk`` replaces the network's shortest-path computation (same
+    signature as :func:`siting.network.network_walk_m`), e.g. to spread it over a cluster.
+    """
+    demand, sites, existing = inputs.demand, inputs.sites, inputs.existing
+    mobile = sites.kind == "mobile"
+    if isinstance(inputs.walk, WalkNetwork):
+        return coverage_from_network(
+            demand,
+            sites,
+            existing,
+            services,
+            inputs.walk,
+            speed_m_per_s=speed_m_per_s,
+            max_snap_m=max_snap_m,
+            off_network=off_network,
+            mobile=mobile,
+            walk_m=network_walk or network_walk_m,
+        )
+    if isinstance(inputs.walk, TravelTimes):
+        return coverage_from_travel_times(
+            demand,
+            sites,
+            existing,
+            services,
+            inputs.walk,
+            speed_m_per_s=speed_m_per_s,
+            mobile=mobile,
+        )
+    coverage = coverage_from_points(
+        demand,
+        sites,
+        existing,
+        services,
+        speed_m_per_s=speed_m_per_s,
+        detour_factor=detour_factor,
+        mobile=mobile,
+    )
+    return coverage, None
+
+
 def run_inputs(
     inputs: Inputs,
     services: tuple[Service, ...] | list[Service],
@@ -410,6 +469,7 @@ def run_inputs(
     timings: Timings | None = None,
     max_snap_m: float = settings.MAX_SNAP_M,
     off_network: OffNetwork = "error",
+    network_walk: NetworkWalk | None = None,
 ) -> Run:
     """Coverage, model, solve and verification for inputs already in memory.
 
@@ -421,42 +481,16 @@ def run_inputs(
     services = tuple(services)
     timings = timings or Timings(progress)
     get_solver(solver)  # fail before any work if the backend is missing
-    walk_report: WalkReport | None = None
     with timings.phase("coverage"):
-        demand, sites, existing = inputs.demand, inputs.sites, inputs.existing
-        mobile = sites.kind == "mobile"
-        if isinstance(inputs.walk, WalkNetwork):
-            coverage, walk_report = coverage_from_network(
-                demand,
-                sites,
-                existing,
-                services,
-                inputs.walk,
-                speed_m_per_s=speed_m_per_s,
-                max_snap_m=max_snap_m,
-                off_network=off_network,
-                mobile=mobile,
-            )
-        elif isinstance(inputs.walk, TravelTimes):
-            coverage, walk_report = coverage_from_travel_times(
-                demand,
-                sites,
-                existing,
-                services,
-                inputs.walk,
-                speed_m_per_s=speed_m_per_s,
-                mobile=mobile,
-            )
-        else:
-            coverage = coverage_from_points(
-                demand,
-                sites,
-                existing,
-                services,
-                speed_m_per_s=speed_m_per_s,
-                detour_factor=detour_factor,
-                mobile=mobile,
-            )
+        coverage, walk_report = compute_coverage(
+            inputs,
+            services,
+            speed_m_per_s=speed_m_per_s,
+            detour_factor=detour_factor,
+            max_snap_m=max_snap_m,
+            off_network=off_network,
+            network_walk=network_walk,
+        )
     with timings.phase("build"):
         problem = problem_from_inputs(inputs, coverage, services, budget=budget, model=model)
     result = solve(problem, solver=solver, options=options, timings=timings)
@@ -472,7 +506,13 @@ def run_inputs(
     )
 
 
-def run_scenario(scenario: Scenario, *, progress: Progress | None = None) -> Run:
+def run_scenario(
+    scenario: Scenario,
+    *,
+    progress: Progress | None = None,
+    inputs: Inputs | None = None,
+    network_walk: NetworkWalk | None = None,
+) -> Run:
     """Run a scenario end to end: read, coverage, build, solve, verify.
 
     Parameters
@@ -481,6 +521,10 @@ def run_scenario(scenario: Scenario, *, progress: Progress | None = None) -> Run
         A validated scenario (:func:`siting.load_scenario`).
     progress
         Optional callback told when each phase starts and ends.
+    inputs
+        The scenario's inputs if already read (:func:`read_inputs`), e.g. shipped to a worker.
+    network_walk
+        Replacement for the network shortest paths (see :func:`compute_coverage`).
 
     Raises
     ------
@@ -493,8 +537,9 @@ def run_scenario(scenario: Scenario, *, progress: Progress | None = None) -> Run
     """
     timings = Timings(progress)
     get_solver(scenario.solve.solver)
-    with timings.phase("read"):
-        inputs = read_inputs(scenario)
+    if inputs is None:
+        with timings.phase("read"):
+            inputs = read_inputs(scenario)
     try:
         run = run_inputs(
             inputs,
@@ -515,6 +560,7 @@ def run_scenario(scenario: Scenario, *, progress: Progress | None = None) -> Run
             timings=timings,
             max_snap_m=scenario.walk.max_snap_m,
             off_network=scenario.walk.off_network,
+            network_walk=network_walk,
         )
     except DataValidationError as error:  # a problem of the scenario's numbers, e.g. its budget
         raise DataValidationError([f"{scenario.source}: {p}" for p in error.problems]) from None

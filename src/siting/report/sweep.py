@@ -33,8 +33,18 @@ from numpy.typing import NDArray
 from scipy import sparse
 
 from siting._errors import DataValidationError, ScenarioError
-from siting.coverage import ServiceCoverage, coverage_from_points, service_coverage
-from siting.pipeline import Inputs, Run, Timings, problem_from_inputs, read_inputs, solve
+from siting.coverage import ServiceCoverage, service_coverage
+from siting.network import WalkReport
+from siting.pipeline import (
+    Inputs,
+    NetworkWalk,
+    Run,
+    Timings,
+    compute_coverage,
+    problem_from_inputs,
+    read_inputs,
+    solve,
+)
 from siting.report import charts
 from siting.report.data import load_result
 from siting.report.figures import ReportSettings, complete_circle, labels
@@ -142,10 +152,20 @@ class SweepBase:
     services: tuple[Service, ...]
     coverage: tuple[ServiceCoverage, ...]
     timings_s: dict[str, float] = field(default_factory=dict)
+    walk_report: WalkReport | None = None
 
 
-def prepare_sweep(scenario: Scenario, points: Sequence[SweepPoint]) -> SweepBase:
-    """Read the inputs and compute coverage once, each service at its longest swept threshold."""
+def prepare_sweep(
+    scenario: Scenario,
+    points: Sequence[SweepPoint],
+    *,
+    network_walk: NetworkWalk | None = None,
+) -> SweepBase:
+    """Read the inputs and compute coverage once, each service at its longest swept threshold.
+
+    Walk times follow the scenario's walk model (straight lines, a street network or a table);
+    ``network_walk`` can spread a network's searches over a cluster.
+    """
     timings = Timings()
     with timings.phase("read"):
         inputs = read_inputs(scenario)
@@ -157,16 +177,16 @@ def prepare_sweep(scenario: Scenario, points: Sequence[SweepPoint]) -> SweepBase
         replace(s, walk_minutes=longest.get(s.key, s.walk_minutes)) for s in scenario.service_list()
     )
     with timings.phase("coverage"):
-        coverage = coverage_from_points(
-            inputs.demand,
-            inputs.sites,
-            inputs.existing,
+        coverage, walk_report = compute_coverage(
+            inputs,
             services,
             speed_m_per_s=scenario.walk.speed_m_per_s,
             detour_factor=scenario.walk.detour_factor,
-            mobile=inputs.sites.kind == "mobile",
+            max_snap_m=scenario.walk.max_snap_m,
+            off_network=scenario.walk.off_network,
+            network_walk=network_walk,
         )
-    return SweepBase(scenario, inputs, services, coverage, dict(timings.seconds))
+    return SweepBase(scenario, inputs, services, coverage, dict(timings.seconds), walk_report)
 
 
 def restrict_coverage(
@@ -221,6 +241,35 @@ def point_scenario(base: SweepBase, point: SweepPoint) -> Scenario:
     updated = scenario.model_copy(update={"services": services, "budget": budget, "scenario": info})
     updated._source = scenario.source
     return updated
+
+
+def check_points(base: SweepBase, points: Sequence[SweepPoint]) -> None:
+    """Raise before any solve if a point's budget cannot pay for a single outlet.
+
+    Costs do not depend on walk thresholds, so the smallest budget decides.
+
+    Raises
+    ------
+    DataValidationError
+        Naming the point and the cheapest outlet.
+    """
+    budgets = [p for p in points if p.budget is not None]
+    if not budgets:
+        return
+    smallest = min(budgets, key=lambda p: p.budget or 0.0)
+    scenario = point_scenario(base, smallest)
+    try:
+        problem_from_inputs(
+            base.inputs,
+            base.coverage,
+            base.services,
+            budget=scenario.budget.total,
+            model=scenario.model,
+        )
+    except DataValidationError as error:
+        raise DataValidationError(
+            [f"sweep point {smallest.label}: {p}" for p in error.problems]
+        ) from None
 
 
 def solve_point(
@@ -282,6 +331,7 @@ def solve_point(
         result=result,
         timings_s={**base.timings_s, **timings.seconds},
         scenario=scenario,
+        walk_report=base.walk_report,
     )
 
 
