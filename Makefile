@@ -7,22 +7,30 @@ BIN := $(VENV)/bin
 
 .PHONY: demo helsinki test lint clean
 
-$(BIN)/siting: pyproject.toml
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# siting with every optional backend and reader (CBC, OR-Tools, OSM, rasters, Dask)
+$(VENV)/.installed-all: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[all]"
+	touch $@
+
+# ... plus what the tests use (pytest, networkx, spopt, selenium)
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $@
 
-demo: $(BIN)/siting
+demo: $(VENV)/.installed-all
 	$(BIN)/siting run scenarios/demo/scenario.toml --out results/demo
 
-helsinki: $(BIN)/siting
+helsinki: $(VENV)/.installed-all
 	$(BIN)/siting run scenarios/helsinki/scenario.toml --out results/helsinki
 
-test: $(BIN)/siting
+test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -q
 
-lint: $(BIN)/siting
+lint: $(VENV)/.installed-test
 	$(BIN)/python -m pip install --quiet ruff mypy
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
