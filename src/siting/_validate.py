@@ -8,7 +8,7 @@ line each, so a planner fixes a file in one pass instead of one error per run.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -95,14 +95,27 @@ class Problems:
             return
         self.add(
             f"column '{column}' has {rows.size} bad value(s): "
-            f"{_describe_rows(rows, ids, values)}; {rule}"
+            f"{describe_rows(rows, ids, values)}; {rule}"
         )
 
 
-def _describe_rows(rows: Iterable[int], ids: Ids, values: NDArray[np.float64]) -> str:
-    """Describe up to ``MAX_ROWS_SHOWN`` rows as ``row 7 (id 'D7') = -5``; rows are 1-based."""
+def describe_rows(rows: Iterable[int], ids: Ids, values: Any = None) -> str:
+    """Up to ``MAX_ROWS_SHOWN`` rows as ``row 7 (id 'D7') = -5``; rows are 1-based.
+
+    ``values`` (indexed like ``ids``) adds each row's value: numbers as written, text quoted.
+    """
     rows = list(rows)
-    shown = [f"row {r + 1} (id '{ids[r]}') = {float(values[r]):g}" for r in rows[:MAX_ROWS_SHOWN]]
+
+    def one(r: int) -> str:
+        text = f"row {r + 1} (id '{ids[r]}')"
+        if values is None:
+            return text
+        value = values[r]
+        if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+            return f"{text} = {float(value):g}"
+        return f"{text} = {str(value)!r}"
+
+    shown = [one(r) for r in rows[:MAX_ROWS_SHOWN]]
     more = f" and {len(rows) - MAX_ROWS_SHOWN} more" if len(rows) > MAX_ROWS_SHOWN else ""
     return ", ".join(shown) + more
 
@@ -115,9 +128,6 @@ def numeric_column(
     values: NDArray[np.float64] = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64)
     not_numbers = np.isnan(values) & raw.notna().to_numpy()
     if not_numbers.any():
-        rows = np.flatnonzero(not_numbers)
-        shown = ", ".join(
-            f"row {r + 1} (id '{ids[r]}') = {raw.iloc[r]!r}" for r in rows[:MAX_ROWS_SHOWN]
-        )
+        shown = describe_rows(np.flatnonzero(not_numbers), ids, raw.to_numpy(object))
         problems.add(f"column '{column}' has text that is not a number: {shown}")
     return values

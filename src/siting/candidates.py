@@ -19,7 +19,7 @@ import shapely
 from numpy.typing import NDArray
 
 from siting._tables import PointTable, read_ids, read_point_table, table_from_frame
-from siting._validate import Problems, numeric_column
+from siting._validate import Problems, describe_rows, numeric_column
 from siting.osm import bundled_path, levels_from_text, matches, read_features, tag_column
 from siting.projection import WGS84, transform, working_crs
 from siting.scenario import CandidatesSpec, MobileSpec, display_path
@@ -271,8 +271,7 @@ def _decision(table: PointTable, column: str | None, problems: Problems) -> NDAr
     words = table.frame[column].fillna("").astype(str).str.strip().str.lower().to_numpy(object)
     bad = ~np.isin(words, list(DECISIONS))
     if bad.any():
-        rows = np.flatnonzero(bad)
-        shown = ", ".join(f"row {r + 1} (id '{table.ids[r]}') = '{words[r]}'" for r in rows[:5])
+        shown = describe_rows(np.flatnonzero(bad), table.ids, words)
         problems.add(
             f"column '{column}' has unknown decision(s): {shown}; write 'must', 'exclude' or "
             "leave it empty"

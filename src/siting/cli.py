@@ -89,6 +89,11 @@ def _fail(error: Exception, code: int, *, debug: bool, prefix: str = "error") ->
 
 
 DebugOption = Annotated[bool, typer.Option("--debug", help="Show tracebacks.")]
+TimeLimitOption = Annotated[
+    float | None, typer.Option("--time-limit", help="Override [solve] time_limit_s.")
+]
+MipGapOption = Annotated[float | None, typer.Option(help="Override [solve] mip_gap.")]
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")]
 SchedulerOption = Annotated[
     str | None,
     typer.Option(
@@ -123,11 +128,9 @@ def run(
         Path, typer.Option("--out", "-o", help="Result folder (written atomically).")
     ],
     solver: Annotated[str | None, typer.Option(help="Override [solve] solver.")] = None,
-    time_limit: Annotated[
-        float | None, typer.Option("--time-limit", help="Override [solve] time_limit_s.")
-    ] = None,
-    mip_gap: Annotated[float | None, typer.Option(help="Override [solve] mip_gap.")] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
+    time_limit: TimeLimitOption = None,
+    mip_gap: MipGapOption = None,
+    quiet: QuietOption = False,
     language: LanguageOption = None,
     scheduler: Annotated[
         str | None,
@@ -291,24 +294,22 @@ def compare(
     out_dir: Annotated[
         Path, typer.Option("--out", "-o", help="Comparison folder (written atomically).")
     ],
-    time_limit: Annotated[
-        float | None, typer.Option("--time-limit", help="Override [solve] time_limit_s.")
-    ] = None,
-    mip_gap: Annotated[float | None, typer.Option(help="Override [solve] mip_gap.")] = None,
+    time_limit: TimeLimitOption = None,
+    mip_gap: MipGapOption = None,
     language: LanguageOption = None,
     scheduler: SchedulerOption = None,
     workers: WorkersOption = None,
     serial: SerialOption = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
+    quiet: QuietOption = False,
     debug: DebugOption = False,
 ) -> None:
     """Set alternatives side by side: coverage, cost, outlets, sites in common and not.
 
     Scenario files are solved as tasks on a Dask cluster (a local one by default).
     """
+    from siting._folders import atomic_folder, check_folder, safe_name
     from siting.report.compare import COMPARISON, Alternative, unique_labels, write_comparison
     from siting.report.data import load_result
-    from siting.report.folders import atomic_folder, check_folder, safe_name
 
     with _guard(debug=debug):
         _check_language(language)
@@ -415,7 +416,7 @@ def sweep(
     scheduler: SchedulerOption = None,
     workers: WorkersOption = None,
     serial: SerialOption = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
+    quiet: QuietOption = False,
     debug: DebugOption = False,
 ) -> None:
     """Solve a scenario over budgets and walk thresholds: the coverage-versus-budget curve.
@@ -423,8 +424,8 @@ def sweep(
     Every point is one task on a Dask cluster (a local one by default); points whose earlier
     results in DIR match their inputs are reused.
     """
+    from siting._folders import atomic_folder, check_folder
     from siting.report import sweep as sweeps
-    from siting.report.folders import atomic_folder, check_folder
 
     with _guard(debug=debug):
         loaded = _with_overrides(load_scenario(scenario), time_limit_s=time_limit, mip_gap=mip_gap)
@@ -486,15 +487,13 @@ def batch(
     out_dir: Annotated[
         Path, typer.Option("--out", "-o", help="Batch folder (written atomically).")
     ],
-    time_limit: Annotated[
-        float | None, typer.Option("--time-limit", help="Override [solve] time_limit_s.")
-    ] = None,
-    mip_gap: Annotated[float | None, typer.Option(help="Override [solve] mip_gap.")] = None,
+    time_limit: TimeLimitOption = None,
+    mip_gap: MipGapOption = None,
     language: LanguageOption = None,
     scheduler: SchedulerOption = None,
     workers: WorkersOption = None,
     serial: SerialOption = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
+    quiet: QuietOption = False,
     debug: DebugOption = False,
 ) -> None:
     """Solve many scenarios (cities, alternatives) as tasks on a Dask cluster.
@@ -503,7 +502,8 @@ def batch(
     scenario is reported and the others finish; on a re-run, scenarios whose results match
     their inputs (scenario and data) are reused. DIR/batch.md and batch.csv list every outcome.
     """
-    from siting.report.folders import atomic_folder, check_folder, safe_name
+    from siting._folders import atomic_folder, check_folder, safe_name
+    from siting.report.compare import unique_labels
 
     with _guard(debug=debug):
         _check_language(language)
@@ -514,7 +514,7 @@ def batch(
                 load_scenario(path), time_limit_s=time_limit, mip_gap=mip_gap
             )
             loaded.append(_with_language(scenario, language))
-        names = _unique([safe_name(s.name) for s in loaded])
+        names = [safe_name(label) for label in unique_labels([s.name for s in loaded])]
         check_folder(out_dir, BATCH)
         previous = out_dir if (out_dir / BATCH).is_file() else None
         with (
@@ -559,15 +559,6 @@ def _scenario_files(paths: list[Path]) -> list[Path]:
         msg = "batch needs at least one scenario file"
         raise ScenarioError(msg)
     return files
-
-
-def _unique(names: list[str]) -> list[str]:
-    seen: dict[str, int] = {}
-    result = []
-    for name in names:
-        seen[name] = seen.get(name, 0) + 1
-        result.append(name if seen[name] == 1 else f"{name}-{seen[name]}")
-    return result
 
 
 def _write_batch_tables(folder: Path, tally: distributed.Tally, files: dict[str, Path]) -> None:

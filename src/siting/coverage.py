@@ -194,6 +194,33 @@ def coverage_from_points(
     return tuple(result)
 
 
+def coverage_from_walks(
+    services: Sequence[Service],
+    walk_m_to_sites: sparse.csr_array,
+    walk_m_to_outlets: sparse.csr_array,
+    existing: ExistingFacilities,
+    *,
+    speed_m_per_s: float,
+    mobile: NDArray[np.bool_] | None = None,
+) -> tuple[ServiceCoverage, ...]:
+    """Every service's coverage from walking metres to all sites and to all existing outlets.
+
+    The walks (from a street network or a travel-time table) must reach at least each
+    service's longest limit; each service keeps its own threshold at its own speed.
+    """
+    return tuple(
+        service_coverage(
+            service,
+            walk_m_to_sites,
+            sparse.csr_array(walk_m_to_outlets[:, existing.of_service(service.key)]),
+            existing.of_service(service.key),
+            speed_m_per_s=service.speed_m_per_s or speed_m_per_s,
+            mobile=mobile,
+        )
+        for service in services
+    )
+
+
 def service_coverage(
     service: Service,
     walk_m_to_sites: sparse.csr_array,

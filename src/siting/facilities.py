@@ -19,7 +19,7 @@ from numpy.typing import NDArray
 
 from siting._errors import DataValidationError
 from siting._tables import PointTable, read_ids, read_point_table, table_from_frame
-from siting._validate import Problems
+from siting._validate import Problems, describe_rows
 from siting.osm import bundled_path, read_features
 from siting.projection import WGS84, transform
 from siting.scenario import ExistingSpec, display_path
@@ -149,9 +149,7 @@ def _facilities_from_table(
             keep = ~unknown
         elif unknown.any():
             rows = np.flatnonzero(unknown)
-            shown = ", ".join(
-                f"row {r + 1} (id '{table.ids[r]}') = '{service[r]}'" for r in rows[:5]
-            )
+            shown = describe_rows(rows, table.ids, service)
             problems.add(
                 f"column '{spec.service}' names {rows.size} outlet(s) with a service that is not "
                 f"in the scenario: {shown}; use one of {', '.join(sorted(service_keys))}, "

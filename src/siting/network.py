@@ -40,7 +40,7 @@ from scipy.spatial import cKDTree
 from siting import settings
 from siting._validate import Problems
 from siting.candidates import CandidateSites
-from siting.coverage import ServiceCoverage, service_coverage, walk_limit_m
+from siting.coverage import ServiceCoverage, coverage_from_walks, walk_limit_m
 from siting.demand import DemandPoints
 from siting.facilities import ExistingFacilities
 from siting.osm import bundled_path, is_osm_file, read_walk_ways
@@ -508,20 +508,10 @@ def coverage_from_network(
     walk = walk_m or network_walk_m
     to_sites = walk(network, demand.xy, sites.xy, max_walk_m=longest, origins=d, targets=s)
     to_outlets = walk(network, demand.xy, existing.xy, max_walk_m=longest, origins=d, targets=e)
-    result = []
-    for service in services:
-        outlets = existing.of_service(service.key)
-        result.append(
-            service_coverage(
-                service,
-                to_sites,
-                sparse.csr_array(to_outlets[:, outlets]),
-                outlets,
-                speed_m_per_s=service.speed_m_per_s or speed_m_per_s,
-                mobile=mobile,
-            )
-        )
-    return tuple(result), _network_report(network, snapped, demand, max_snap_m=max_snap_m)
+    coverage = coverage_from_walks(
+        services, to_sites, to_outlets, existing, speed_m_per_s=speed_m_per_s, mobile=mobile
+    )
+    return coverage, _network_report(network, snapped, demand, max_snap_m=max_snap_m)
 
 
 def check_snapping(

@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +17,13 @@ import numpy as np
 import pandas as pd
 import pyproj
 
-from siting._errors import OutputError
+from siting._folders import atomic_folder, check_folder
 from siting.coverage import keep_columns, row_min
 from siting.pipeline import Progress, Run, Timings
 from siting.projection import WGS84, transform
 
 SUMMARY = "summary.json"
+RESULT_FOLDER = "a siting result folder"
 
 
 def write_outputs(
@@ -50,43 +48,14 @@ def write_outputs(
     OutputError
         If ``out_dir`` exists and is neither empty nor an earlier result folder.
     """
-    out = Path(out_dir)
-    check_output_dir(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
-    try:
+    with atomic_folder(out_dir, SUMMARY, kind=RESULT_FOLDER) as staging:
         write_folder(run, staging, progress=progress, report=report, language=language)
-        _replace(staging, out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return out
+    return Path(out_dir)
 
 
 def check_output_dir(out: Path) -> None:
     """Raise :class:`OutputError` unless ``out`` is absent, empty or an earlier result folder."""
-    if not out.exists():
-        return
-    if not out.is_dir():
-        msg = f"--out {out} is a file; give a folder path"
-        raise OutputError(msg)
-    if any(out.iterdir()) and not (out / SUMMARY).is_file():
-        msg = (
-            f"--out {out} exists and is not a siting result folder (no {SUMMARY}); "
-            "choose another folder or empty this one"
-        )
-        raise OutputError(msg)
-
-
-def _replace(staging: Path, out: Path) -> None:
-    staging.chmod(0o755)
-    if not out.exists():
-        staging.rename(out)
-        return
-    old = out.with_name(f".{out.name}.{os.getpid()}.old")
-    out.rename(old)
-    staging.rename(out)
-    shutil.rmtree(old, ignore_errors=True)
+    check_folder(out, SUMMARY, kind=RESULT_FOLDER)
 
 
 def write_folder(

@@ -19,7 +19,7 @@ from scipy import sparse
 
 from siting import __version__, settings
 from siting._errors import DataValidationError
-from siting._validate import Problems
+from siting._validate import Problems, describe_rows
 from siting.candidates import CandidateSites, candidates_from_file, mobile_from_file
 from siting.coverage import ServiceCoverage, coverage_from_points
 from siting.demand import DemandPoints, demand_from_file
@@ -291,9 +291,9 @@ def _communities(
     empty = names_of_demand == ""
     if empty.any():
         rows = np.flatnonzero(empty)
-        shown = ", ".join(f"row {r + 1} (id '{demand.ids[r]}')" for r in rows[:5])
         problems.add(
-            f"demand column '{model.community}' is empty at {rows.size} row(s): {shown}; "
+            f"demand column '{model.community}' is empty at {rows.size} row(s): "
+            f"{describe_rows(rows, demand.ids)}; "
             "every demand point needs a community for equity floors and community tables"
         )
         problems.raise_if_any()

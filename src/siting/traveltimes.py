@@ -16,13 +16,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
-from scipy import sparse
 
 from siting import settings
 from siting._tables import _read_frame
 from siting._validate import MAX_ROWS_SHOWN, Problems, numeric_column
 from siting.candidates import CandidateSites
-from siting.coverage import ServiceCoverage, _csr_from_pairs, service_coverage, walk_limit_m
+from siting.coverage import ServiceCoverage, _csr_from_pairs, coverage_from_walks, walk_limit_m
 from siting.demand import DemandPoints
 from siting.facilities import ExistingFacilities
 from siting.network import WalkReport
@@ -197,19 +196,9 @@ def coverage_from_travel_times(
         (n, e),
         longest,
     )
-    result = []
-    for service in services:
-        outlets = existing.of_service(service.key)
-        result.append(
-            service_coverage(
-                service,
-                to_sites,
-                sparse.csr_array(to_outlets[:, outlets]),
-                outlets,
-                speed_m_per_s=service.speed_m_per_s or speed_m_per_s,
-                mobile=mobile,
-            )
-        )
+    coverage = coverage_from_walks(
+        services, to_sites, to_outlets, existing, speed_m_per_s=speed_m_per_s, mobile=mobile
+    )
     listed = np.zeros(n, dtype=bool)
     listed[times.demand] = True
     population = demand.weight(POPULATION)
@@ -227,4 +216,4 @@ def coverage_from_travel_times(
             f"{int((~listed).sum()):,} demand points ({population[~listed].sum():,.0f} "
             "residents) have no row in the travel-time table and reach nothing"
         )
-    return tuple(result), WalkReport(mode="table", details=details, warnings=tuple(warnings))
+    return coverage, WalkReport(mode="table", details=details, warnings=tuple(warnings))

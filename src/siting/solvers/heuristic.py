@@ -31,6 +31,7 @@ from scipy import sparse
 from siting._errors import SolverCapabilityError
 from siting.problem import MUST
 from siting.solvers.base import SolveOptions, Solver, SolveResult, Status
+from siting.solvers.highs import highs_with
 
 if TYPE_CHECKING:
     from siting.model import SitingModel
@@ -335,33 +336,10 @@ def lp_relaxation(
     model: SitingModel, *, time_limit_s: float | None, threads: int | None = None
 ) -> tuple[float, NDArray[np.float64]] | None:
     """The LP relaxation's optimum (a valid upper bound) and its x values; None if unfinished."""
-    import highspy
-
-    milp = model.milp
-    h = highspy._Highs()  # type: ignore[attr-defined]
-    h.setOptionValue("output_flag", False)
-    if time_limit_s is not None:
-        h.setOptionValue("time_limit", max(0.01, float(time_limit_s)))
-    if threads is not None:
-        h.setOptionValue("threads", int(threads))
-    A = milp.A
-    h.passModel(
-        milp.num_cols,
-        milp.num_rows,
-        A.nnz,
-        2,
-        -1,
-        0.0,
-        milp.c,
-        milp.col_lower,
-        milp.col_upper,
-        milp.row_lower,
-        milp.row_upper,
-        A.indptr.astype(np.int32),
-        A.indices.astype(np.int32),
-        A.data.astype(np.float64),
-        np.zeros(milp.num_cols, dtype=np.int32),
+    options = SolveOptions(
+        time_limit_s=None if time_limit_s is None else max(0.01, time_limit_s), threads=threads
     )
+    h = highs_with(model.milp, options, relax=True)
     h.run()
     if h.getModelStatus().name != "kOptimal":
         return None

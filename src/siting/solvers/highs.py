@@ -10,7 +10,7 @@ import numpy as np
 from siting.solvers.base import SolveOptions, Solver, SolveResult, Status
 
 if TYPE_CHECKING:
-    from siting.model import SitingModel
+    from siting.model import MilpArrays, SitingModel
 
 ROWWISE = 2
 MAXIMIZE = -1
@@ -40,30 +40,9 @@ class HighsSolver(Solver):
 
     def solve(self, model: SitingModel, options: SolveOptions) -> SolveResult:
         """Solve with HiGHS; time limit, gap, threads, seed and warm start are honoured."""
-        import highspy
-
         started = time.perf_counter()
-        h = highspy._Highs()  # type: ignore[attr-defined]  # the plain core: no Python callbacks, no banner on stdout
-        _set_options(h, options)
         milp = model.milp
-        A = milp.A
-        h.passModel(
-            milp.num_cols,
-            milp.num_rows,
-            A.nnz,
-            ROWWISE,
-            MAXIMIZE,
-            0.0,
-            milp.c,
-            milp.col_lower,
-            milp.col_upper,
-            milp.row_lower,
-            milp.row_upper,
-            A.indptr.astype(np.int32),
-            A.indices.astype(np.int32),
-            A.data.astype(np.float64),
-            milp.integrality.astype(np.int32),
-        )
+        h = highs_with(milp, options)
         if options.warm_start is not None and milp.num_cols:
             values = model.values_from_open(options.warm_start)
             h.setSolution(milp.num_cols, np.arange(milp.num_cols, dtype=np.int32), values)
@@ -90,6 +69,37 @@ class HighsSolver(Solver):
         if bound is not None and not np.isfinite(bound):
             bound = None
         return SolveResult(status, values, objective, bound, self.name, runtime_s, native)
+
+
+def highs_with(milp: MilpArrays, options: SolveOptions, *, relax: bool = False) -> Any:
+    """A HiGHS instance holding ``milp`` (handed over in one ``passModel`` call) and options.
+
+    ``relax`` drops integrality: the LP relaxation, e.g. for a bound.
+    """
+    import highspy
+
+    h = highspy._Highs()  # type: ignore[attr-defined]  # the plain core: no callbacks, no banner
+    _set_options(h, options)
+    A = milp.A
+    integrality = np.zeros(milp.num_cols) if relax else milp.integrality
+    h.passModel(
+        milp.num_cols,
+        milp.num_rows,
+        A.nnz,
+        ROWWISE,
+        MAXIMIZE,
+        0.0,
+        milp.c,
+        milp.col_lower,
+        milp.col_upper,
+        milp.row_lower,
+        milp.row_upper,
+        A.indptr.astype(np.int32),
+        A.indices.astype(np.int32),
+        A.data.astype(np.float64),
+        integrality.astype(np.int32),
+    )
+    return h
 
 
 def _set_options(h: Any, options: SolveOptions) -> None:

@@ -1,8 +1,9 @@
 """Output folders written atomically: a staging folder beside the target, renamed into place.
 
-Comparisons and sweeps follow the rule of ``siting run``: nothing half-written is ever left
+Runs, comparisons, sweeps and batches all follow one rule: nothing half-written is ever left
 behind, and an existing folder is replaced only if it is empty or an earlier output of the same
-kind (it holds the kind's marker file, e.g. ``comparison.json`` or ``sweep.json``).
+kind (it holds the kind's marker file: ``summary.json``, ``comparison.json``, ``sweep.json``,
+``batch.json``).
 """
 
 from __future__ import annotations
@@ -17,8 +18,13 @@ from pathlib import Path
 from siting._errors import OutputError
 
 
-def check_folder(out: Path, marker: str) -> None:
-    """Raise :class:`OutputError` unless ``out`` is absent, empty or holds ``marker``."""
+def check_folder(
+    out: Path, marker: str, *, kind: str = "an earlier output of this command"
+) -> None:
+    """Raise :class:`OutputError` unless ``out`` is absent, empty or holds ``marker``.
+
+    ``kind`` names what the folder should be, for the message.
+    """
     if not out.exists():
         return
     if not out.is_dir():
@@ -26,17 +32,19 @@ def check_folder(out: Path, marker: str) -> None:
         raise OutputError(msg)
     if any(out.iterdir()) and not (out / marker).is_file():
         msg = (
-            f"--out {out} exists and is not an earlier output of this command (no {marker}); "
+            f"--out {out} exists and is not {kind} (no {marker}); "
             "choose another folder or empty this one"
         )
         raise OutputError(msg)
 
 
 @contextmanager
-def atomic_folder(out: str | Path, marker: str) -> Iterator[Path]:
+def atomic_folder(
+    out: str | Path, marker: str, *, kind: str = "an earlier output of this command"
+) -> Iterator[Path]:
     """Yield a staging folder; on success it replaces ``out``, on any error it is removed."""
     out = Path(out)
-    check_folder(out, marker)
+    check_folder(out, marker, kind=kind)
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
     try:
