@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tests.conftest import shared_path
 
+from conftest import shared_path
 from siting import SolveOptions, solve
 from siting.instances import (
     MAXIMO_CITIES,

@@ -1,0 +1,88 @@
+"""Exact presolve: same optimum as the plain model, on brute force and random instances."""
+
+from __future__ import annotations
+
+from itertools import combinations
+
+import numpy as np
+import pytest
+from scipy import sparse
+
+from siting import Service, SitingProblem, build_model
+from siting.instances import pmclp_problem
+from siting.presolve import dominated_columns, presolve_model
+from siting.solvers import SolveOptions, solve_model
+
+
+def _optimum(model) -> float:  # type: ignore[no-untyped-def]
+    result = solve_model(model, options=SolveOptions(time_limit_s=30))
+    assert result.status == "optimal"
+    assert result.objective is not None
+    return result.objective
+
+
+def _random_cover(rng: np.random.Generator, n: int, m: int, density: float) -> sparse.csr_array:
+    return sparse.csr_array(rng.random((n, m)) < density)
+
+
+def test_subset_site_removed_and_identical_sites_keep_one() -> None:
+    cover = np.array(
+        [[1, 1, 0, 0, 0], [0, 1, 0, 0, 0], [0, 0, 1, 1, 0], [0, 0, 1, 1, 0], [0, 0, 0, 0, 1]],
+        dtype=bool,
+    )
+    model = build_model(pmclp_problem(sparse.csr_array(cover), np.arange(1.0, 6.0), 2))
+    dominated = dominated_columns(model)
+    # site 0 ⊂ site 1; sites 2 and 3 identical (keep 2); site 4 alone
+    assert model.x_site[dominated].tolist() == [0, 3]
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_pmclp_brute_force(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n, m, p = 25, 8, 3
+    cover = _random_cover(rng, n, m, 0.25)
+    weights = rng.integers(1, 50, n).astype(float)
+    dense = cover.toarray()
+    best = max(weights[dense[:, list(s)].any(axis=1)].sum() for s in combinations(range(m), p))
+    model = build_model(pmclp_problem(cover, weights, p))
+    for reduced in (presolve_model(model), presolve_model(model, fold_singletons=True)):
+        assert reduced.num_x <= model.num_x
+        assert _optimum(reduced) == pytest.approx(best)
+        result = solve_model(reduced)
+        opened = reduced.open_matrix(result.values)
+        assert model.objective_of(opened) == pytest.approx(best)  # plan of the original model
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_unequal_costs_budget(seed: int) -> None:
+    rng = np.random.default_rng(100 + seed)
+    n, m = 60, 15
+    cover = _random_cover(rng, n, m, 0.2)
+    weights = rng.integers(1, 50, n).astype(float)
+    cost = rng.integers(1, 5, m).astype(float)
+    problem = pmclp_problem(cover, weights, 6.0, site_cost=cost)
+    model = build_model(problem)
+    assert _optimum(presolve_model(model)) == pytest.approx(_optimum(model))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_multi_service_with_fixed_costs_capacity_and_minimum(seed: int) -> None:
+    rng = np.random.default_rng(200 + seed)
+    n, m = 50, 12
+    services = [
+        Service("a", 5, fit_out_cost=2.0),
+        Service("b", 8, fit_out_cost=1.0, min_new=1),
+        Service("c", 10, fit_out_cost=3.0, max_new=2),
+    ]
+    coverage = [_random_cover(rng, n, m, d) for d in (0.15, 0.25, 0.35)]
+    fixed = np.where(rng.random(m) < 0.5, 0.0, rng.integers(1, 4, m).astype(float))
+    problem = SitingProblem.from_arrays(
+        coverage,
+        rng.integers(0, 30, (n, 3)).astype(float),
+        services=services,
+        site_fixed_cost=fixed,
+        site_capacity=rng.integers(1, 4, m).astype(float),
+        budget=12.0,
+    )
+    model = build_model(problem)
+    assert _optimum(presolve_model(model)) == pytest.approx(_optimum(model))
