@@ -1,0 +1,540 @@
+r"""Swap local search and iterated local search on a built model, with a Lagrangian bound.
+
+For the max-coverage mode of :mod:`siting.model`. A plan is a set of open outlet columns (x);
+row *r* (an aggregated demand row of weight :math:`w_r`) is covered when at least one open
+column covers it. The search keeps, per row, the number of open columns covering it, and per
+iteration computes for every closed column *b* and open column *a* the exact change of a swap
+
+.. math::
+
+    \Delta(b, a) = \mathrm{gain}(b) - \mathrm{loss}(a) + E(b, a),
+
+where gain(b) is the uncovered weight *b* covers, loss(a) the weight only *a* covers, and
+:math:`E(b, a)` the weight only *a* covers that *b* also covers — one sparse product
+:math:`E = Y_1^\top S` over the rows covered exactly once (Whitaker's fast interchange, as in
+Resende & Werneck's p-median local search). Feasibility of each swap (budget with site fixed
+costs paid once, site capacity and floor area, per-service minimum and maximum counts) is
+checked for all pairs at once. Free budget is spent by add moves. :func:`iterated_local_search`
+perturbs the best plan (drop a few outlets, refill greedily) and searches again until its time
+limit, keeping the best plan.
+
+:func:`lagrangian_bound` turns dual values of the coverage rows into a valid upper bound:
+for any :math:`0 \le \lambda_r \le w_r`,
+
+.. math::
+
+    z^* \le \sum_r (w_r - \lambda_r) + \max\{ \textstyle\sum_x (c_x + \sum_{r \ni x}
+    \lambda_r) x : \text{side rows, } 0 \le x, z \le 1 \},
+
+an LP with no coverage rows (tiny: outlets, sites and a handful of rows). With :math:`\lambda`
+from an interior-point solve of the LP relaxation, the bound is the LP bound up to solver
+tolerance, and it is valid whatever the tolerance.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy import sparse
+
+if TYPE_CHECKING:
+    from siting.model import SitingModel
+
+EPS = 1e-9
+
+
+@dataclass
+class _Costs:
+    """Cost and limit data per outlet column, for vectorised feasibility checks."""
+
+    fit_out: NDArray[np.float64]
+    fixed: NDArray[np.float64]  # fixed cost of the column's site
+    site: NDArray[np.intp]
+    service: NDArray[np.intp]
+    area: NDArray[np.float64]
+    capacity: NDArray[np.float64]  # per site
+    floor: NDArray[np.float64]  # per site
+    budget: float
+    min_new: NDArray[np.float64]
+    max_new: NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class LocalSearchResult:
+    """The best plan found and what the search did.
+
+    Attributes
+    ----------
+    opened
+        (m, K) boolean plan of the original problem.
+    objective
+        Its model objective.
+    columns
+        Open x columns.
+    iterations
+        Swap and add moves applied in total.
+    restarts
+        Perturbation rounds of the iterated search.
+    seconds
+        Wall time spent.
+    """
+
+    opened: NDArray[np.bool_]
+    objective: float
+    columns: NDArray[np.intp]
+    iterations: int
+    restarts: int
+    seconds: float
+
+
+class _State:
+    """Open columns and per-row cover counts, with exact swap evaluation."""
+
+    def __init__(self, model: SitingModel, open_columns: NDArray[np.bool_]) -> None:
+        problem = model.problem
+        self.model = model
+        self.Y = sparse.csr_array(model.y_cover, dtype=np.float64)
+        self.YT = sparse.csr_array(self.Y.T)
+        self.w = model.y_weight
+        self.cx = model.milp.c[: model.num_x].copy()
+        services = problem.services
+        self.costs = _Costs(
+            fit_out=problem.fit_out_cost[model.x_site, model.x_service],
+            fixed=problem.site_fixed_cost[model.x_site],
+            site=model.x_site,
+            service=model.x_service,
+            area=np.array([s.floor_area_m2 for s in services])[model.x_service],
+            capacity=problem.site_capacity.astype(np.float64),
+            floor=problem.site_floor_area_m2.astype(np.float64),
+            budget=np.inf if problem.budget is None else float(problem.budget),
+            min_new=np.array([s.min_new for s in services], dtype=np.float64),
+            max_new=np.array(
+                [np.inf if s.max_new is None else s.max_new for s in services], dtype=np.float64
+            ),
+        )
+        per_site = np.bincount(model.x_site, minlength=problem.num_sites)
+        area_per_site = np.bincount(
+            model.x_site, weights=self.costs.area, minlength=problem.num_sites
+        )
+        self.simple = bool(
+            not self.costs.fixed.any()
+            and (per_site <= self.costs.capacity).all()
+            and (area_per_site <= self.costs.floor + EPS).all()
+        )
+        self.open = open_columns.copy()
+        self.count = np.asarray(self.Y @ self.open.astype(np.float64)).round().astype(np.int64)
+        self._refresh_sites()
+
+    # -- bookkeeping ------------------------------------------------------------------------
+    def _refresh_sites(self) -> None:
+        c, m = self.costs, self.model.problem.num_sites
+        idx = np.flatnonzero(self.open)
+        self.site_count = np.bincount(c.site[idx], minlength=m).astype(np.float64)
+        self.site_area = np.bincount(c.site[idx], weights=c.area[idx], minlength=m)
+        self.service_count = np.bincount(c.service[idx], minlength=len(c.min_new)).astype(
+            np.float64
+        )
+        self.spent = float(
+            c.fit_out[idx].sum() + self.model.problem.site_fixed_cost[self.site_count > 0].sum()
+        )
+
+    def objective(self) -> float:
+        return float(self.w[self.count > 0].sum() + self.cx[self.open].sum())
+
+    def _rows(self, column: int) -> NDArray[np.int32]:
+        rows: NDArray[np.int32] = self.YT.indices[
+            self.YT.indptr[column] : self.YT.indptr[column + 1]
+        ]
+        return rows
+
+    def flip(self, column: int, on: bool) -> None:
+        self.open[column] = on
+        self.count[self._rows(column)] += 1 if on else -1
+        c = self.costs
+        s, k = c.site[column], c.service[column]
+        sign = 1.0 if on else -1.0
+        was_used = self.site_count[s] > 0
+        self.site_count[s] += sign
+        self.site_area[s] += sign * c.area[column]
+        self.service_count[k] += sign
+        self.spent += sign * c.fit_out[column]
+        if on and not was_used:
+            self.spent += c.fixed[column]
+        if not on and self.site_count[s] == 0:
+            self.spent -= c.fixed[column]
+
+    # -- moves ------------------------------------------------------------------------------
+    def gains(self) -> NDArray[np.float64]:
+        uncovered = np.where(self.count == 0, self.w, 0.0)
+        return np.asarray(self.YT @ uncovered) + self.cx
+
+    def add_cost(self) -> NDArray[np.float64]:
+        c = self.costs
+        return c.fit_out + np.where(self.site_count[c.site] > 0, 0.0, c.fixed)
+
+    def can_add(self, cost: NDArray[np.float64]) -> NDArray[np.bool_]:
+        c = self.costs
+        return (
+            ~self.open
+            & (self.spent + cost <= c.budget + EPS)
+            & (self.site_count[c.site] + 1 <= c.capacity[c.site])
+            & (self.site_area[c.site] + c.area <= c.floor[c.site] + EPS)
+            & (self.service_count[c.service] + 1 <= c.max_new[c.service])
+        )
+
+    def best_add(self) -> int | None:
+        gain = self.gains()
+        cost = self.add_cost()
+        ok = self.can_add(cost) & (gain > EPS)
+        if not ok.any():
+            return None
+        ratio = np.where(ok, gain / np.maximum(cost, EPS), -np.inf)
+        return int(np.argmax(ratio))
+
+    def best_swap(self) -> tuple[int, int, float] | None:
+        """The best improving (add b, drop a) pair, or None at a local optimum."""
+        open_idx = np.flatnonzero(self.open)
+        if open_idx.size == 0:
+            return None
+        position = np.full(len(self.open), -1, dtype=np.int64)
+        position[open_idx] = np.arange(open_idx.size)
+        gain = self.gains()
+        once = np.flatnonzero(self.count == 1)
+        loss = np.zeros(open_idx.size) + self.cx[open_idx]
+        E = np.zeros((len(self.open), open_idx.size))
+        if once.size:
+            rows = self.Y[once]
+            lengths = np.diff(rows.indptr)
+            owner_entries = self.open[rows.indices]
+            entry_row = np.repeat(np.arange(once.size), lengths)
+            owner = np.empty(once.size, dtype=np.int64)
+            owner[entry_row[owner_entries]] = position[rows.indices[owner_entries]]
+            weight = self.w[once]
+            loss += np.bincount(owner, weights=weight, minlength=open_idx.size)
+            S = sparse.csr_array(
+                (weight, (np.arange(once.size), owner)), shape=(once.size, open_idx.size)
+            )
+            E = (sparse.csr_array(S.T) @ rows).toarray().T  # (num_x, open); no transposed copy
+        delta = gain[:, None] - loss[None, :] + E
+        delta[open_idx, :] = -np.inf
+        delta[:, :] = np.where(self._swap_feasible(open_idx), delta, -np.inf)
+        flat = int(np.argmax(delta))
+        b, a_pos = divmod(flat, open_idx.size)
+        best = float(delta[b, a_pos])
+        if best <= EPS * max(1.0, abs(self.objective())):
+            return None
+        return b, int(open_idx[a_pos]), best
+
+    def _swap_feasible(self, open_idx: NDArray[np.intp]) -> NDArray[np.bool_]:
+        c = self.costs
+        if self.simple:  # no site fixed costs, capacities or floor areas can bind
+            ok = self.spent - c.fit_out[open_idx][None, :] + c.fit_out[:, None] <= c.budget + EPS
+            if len(c.min_new) > 1 or c.min_new.any() or np.isfinite(c.max_new).any():
+                kb, ka = c.service[:, None], c.service[open_idx][None, :]
+                same = kb == ka
+                ok &= self.service_count[c.service][:, None] - same + 1 <= c.max_new[kb]
+                ok &= self.service_count[ka] - 1 + same >= c.min_new[ka]
+            return ok
+        sb, sa = c.site[:, None], c.site[open_idx][None, :]
+        kb, ka = c.service[:, None], c.service[open_idx][None, :]
+        same_site, same_service = sb == sa, kb == ka
+        alone = self.site_count[c.site[open_idx]] == 1
+        refund = c.fit_out[open_idx] + np.where(alone, c.fixed[open_idx], 0.0)
+        site_used_after = self.site_count[c.site][:, None] - same_site
+        add = c.fit_out[:, None] + np.where(site_used_after > 0, 0.0, c.fixed[:, None])
+        ok = self.spent - refund[None, :] + add <= c.budget + EPS
+        ok &= site_used_after + 1 <= c.capacity[c.site][:, None]
+        area_after = self.site_area[c.site][:, None] - np.where(
+            same_site, c.area[open_idx][None, :], 0.0
+        )
+        ok &= area_after + c.area[:, None] <= c.floor[c.site][:, None] + EPS
+        ok &= self.service_count[c.service][:, None] - same_service + 1 <= c.max_new[kb]
+        ok &= self.service_count[ka] - 1 + same_service >= c.min_new[ka]
+        return ok
+
+
+def local_search(
+    model: SitingModel,
+    start: NDArray[np.bool_] | None = None,
+    *,
+    time_limit_s: float = 10.0,
+    max_moves: int = 100_000,
+) -> LocalSearchResult:
+    """Best-improvement swap and add moves from ``start`` (an (m, K) plan; default greedy)."""
+    from siting.solvers.heuristic import greedy_plan
+
+    started = time.perf_counter()
+    plan = greedy_plan(model) if start is None else start
+    if plan is None:
+        plan = np.zeros((model.problem.num_sites, len(model.problem.services)), dtype=bool)
+    state = _State(model, plan[model.x_site, model.x_service])
+    moves = _descend(state, started + time_limit_s, max_moves)
+    return _result(state, moves, 0, started)
+
+
+def iterated_local_search(
+    model: SitingModel,
+    start: NDArray[np.bool_] | None = None,
+    *,
+    time_limit_s: float = 10.0,
+    seed: int = 0,
+    drop_share: float = 0.1,
+    pool: list[NDArray[np.bool_]] | None = None,
+) -> LocalSearchResult:
+    """Local search, then perturb-and-search rounds until the time limit; the best plan wins.
+
+    A round drops ``drop_share`` of the best plan's outlets at random (at least one), refills
+    the freed budget greedily and runs the local search again.
+    """
+    from siting.solvers.heuristic import greedy_plan
+
+    started = time.perf_counter()
+    deadline = started + time_limit_s
+    rng = np.random.default_rng(seed)
+    plan = greedy_plan(model) if start is None else start
+    if plan is None:
+        plan = np.zeros((model.problem.num_sites, len(model.problem.services)), dtype=bool)
+    state = _State(model, plan[model.x_site, model.x_service])
+    moves = _descend(state, deadline, 100_000)
+    best_open, best_value = state.open.copy(), state.objective()
+    restarts = 0
+    while time.perf_counter() < deadline:
+        restarts += 1
+        state = _State(model, best_open)
+        open_idx = np.flatnonzero(state.open)
+        if open_idx.size == 0:
+            break
+        drop = rng.choice(open_idx, size=max(1, int(drop_share * open_idx.size)), replace=False)
+        for column in drop:
+            if (
+                state.service_count[state.costs.service[column]] - 1
+                >= state.costs.min_new[state.costs.service[column]]
+            ):
+                state.flip(int(column), on=False)
+        # Refill: random among the best few adds first, to leave the old basin.
+        for _ in range(len(drop)):
+            gain = state.gains()
+            ok = state.can_add(state.add_cost()) & (gain > EPS)
+            if not ok.any():
+                break
+            top = np.argsort(np.where(ok, gain, -np.inf))[-3:]
+            top = top[ok[top]]
+            state.flip(int(rng.choice(top)), on=True)
+        moves += _descend(state, deadline, 100_000)
+        if pool is not None:
+            pool.append(state.open.copy())
+        if state.objective() > best_value + EPS:
+            best_open, best_value = state.open.copy(), state.objective()
+    final = _State(model, best_open)
+    return _result(final, moves, restarts, started)
+
+
+def merge_search(
+    model: SitingModel,
+    start: NDArray[np.bool_] | None = None,
+    *,
+    time_limit_s: float = 10.0,
+    seed: int = 0,
+    search_share: float = 0.4,
+    neighbours: int = 6,
+) -> LocalSearchResult:
+    """Iterated local search, then an exact solve restricted to the outlets its optima used.
+
+    Construct, merge, solve (Blum et al.'s CMSA): the union of the columns open in any local
+    optimum found by :func:`iterated_local_search` (``search_share`` of the time), widened by
+    the ``neighbours`` columns that share the most covered weight with each of them, is a few
+    times the plan size; HiGHS solves the model restricted to those columns (warm-started
+    with the best plan, rows re-aggregated) in the remaining time, and a final local search
+    polishes the result on the full model.
+    """
+    from siting.presolve import _drop_columns
+    from siting.solvers import SolveOptions, solve_model
+
+    started = time.perf_counter()
+    pool: list[NDArray[np.bool_]] = []
+    first = iterated_local_search(
+        model, start, time_limit_s=search_share * time_limit_s, seed=seed, pool=pool
+    )
+    keep = np.zeros(model.num_x, dtype=bool)
+    keep[first.columns] = True
+    for member in pool:
+        keep |= member
+    keep |= _neighbours(model, np.flatnonzero(keep), per_column=neighbours)
+    restricted = _drop_columns(model, keep)
+    left = time_limit_s - (time.perf_counter() - started)
+    best = first
+    if left > 0.5:
+        solved = solve_model(
+            restricted,
+            options=SolveOptions(time_limit_s=0.85 * left, warm_start=first.opened),
+        )
+        if solved.values is not None:
+            opened = restricted.open_matrix(solved.values)
+            polished = local_search(
+                model, opened, time_limit_s=max(0.1, time_limit_s - (time.perf_counter() - started))
+            )
+            if polished.objective > best.objective:
+                best = polished
+    return LocalSearchResult(
+        opened=best.opened,
+        objective=best.objective,
+        columns=best.columns,
+        iterations=first.iterations + (best.iterations if best is not first else 0),
+        restarts=first.restarts,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _neighbours(
+    model: SitingModel, columns: NDArray[np.intp], *, per_column: int
+) -> NDArray[np.bool_]:
+    """Columns sharing the most covered weight with any of ``columns`` (``per_column`` each)."""
+    keep = np.zeros(model.num_x, dtype=bool)
+    if per_column <= 0 or columns.size == 0:
+        return keep
+    Y = sparse.csr_array(model.y_cover, dtype=np.float64)
+    YT = sparse.csr_array(Y.T)
+    weighted = YT[columns] @ sparse.diags_array(model.y_weight) @ Y  # |columns| x num_x
+    weighted = sparse.csr_array(weighted)
+    for i in range(weighted.shape[0]):
+        start, end = weighted.indptr[i], weighted.indptr[i + 1]
+        if end - start == 0:
+            continue
+        values = weighted.data[start:end]
+        top = np.argsort(values)[-(per_column + 1) :]
+        keep[weighted.indices[start:end][top]] = True
+    return keep
+
+
+def _descend(state: _State, deadline: float, max_moves: int) -> int:
+    moves = 0
+    while moves < max_moves and time.perf_counter() < deadline:
+        add = state.best_add()
+        if add is not None:
+            state.flip(add, on=True)
+            moves += 1
+            continue
+        swap = state.best_swap()
+        if swap is None:
+            break
+        b, a, _ = swap
+        state.flip(a, on=False)
+        state.flip(b, on=True)
+        moves += 1
+    return moves
+
+
+def _result(state: _State, moves: int, restarts: int, started: float) -> LocalSearchResult:
+    model = state.model
+    opened = np.zeros((model.problem.num_sites, len(model.problem.services)), dtype=bool)
+    opened[model.x_site[state.open], model.x_service[state.open]] = True
+    return LocalSearchResult(
+        opened=opened,
+        objective=state.objective(),
+        columns=np.flatnonzero(state.open),
+        iterations=moves,
+        restarts=restarts,
+        seconds=time.perf_counter() - started,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Bounds
+
+
+def lagrangian_bound(model: SitingModel, multipliers: NDArray[np.float64]) -> float:
+    """A valid upper bound on the model's optimum from coverage-row multipliers (see module)."""
+    import highspy
+
+    milp, num_x, num_z = model.milp, model.num_x, model.num_z
+    num_y = model.y_cover.shape[0]
+    lam = np.clip(multipliers, 0.0, model.y_weight)
+    mu = milp.c[:num_x] + np.asarray(sparse.csr_array(model.y_cover.T, dtype=np.float64) @ lam)
+    side = sparse.csr_array(milp.A[num_y:][:, : num_x + num_z])
+    cost = np.concatenate([mu, milp.c[num_x : num_x + num_z]])
+    inner = 0.0
+    if side.shape[0] == 0:
+        inner = float(np.maximum(cost, 0).sum())
+    else:
+        h = highspy._Highs()  # type: ignore[attr-defined]
+        h.setOptionValue("output_flag", False)
+        ncols = num_x + num_z
+        h.passModel(
+            ncols,
+            side.shape[0],
+            side.nnz,
+            2,
+            -1,
+            0.0,
+            cost,
+            np.zeros(ncols),
+            np.ones(ncols),
+            milp.row_lower[num_y:],
+            milp.row_upper[num_y:],
+            side.indptr.astype(np.int32),
+            side.indices.astype(np.int32),
+            side.data.astype(np.float64),
+            np.zeros(ncols, dtype=np.int32),
+        )
+        h.run()
+        if h.getModelStatus().name != "kOptimal":
+            return float(model.coverage_bound + np.maximum(milp.c[:num_x], 0).sum())
+        # The dual objective of the inner LP bounds its optimum from above; use the primal
+        # value plus a safety margin of the solver's dual infeasibility.
+        inner = float(h.getInfo().objective_function_value) * (1 + 1e-9) + 1e-6
+    return float((model.y_weight - lam).sum() + inner)
+
+
+def lp_multipliers(
+    model: SitingModel, *, time_limit_s: float = 60.0
+) -> tuple[NDArray[np.float64] | None, float]:
+    """Coverage-row duals of the LP relaxation by interior point (no crossover), and seconds."""
+    import highspy
+
+    started = time.perf_counter()
+    milp = model.milp
+    A = milp.A
+    h = highspy._Highs()  # type: ignore[attr-defined]
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("solver", "ipm")
+    h.setOptionValue("run_crossover", "off")
+    h.setOptionValue("time_limit", float(time_limit_s))
+    h.passModel(
+        milp.num_cols,
+        milp.num_rows,
+        A.nnz,
+        2,
+        -1,
+        0.0,
+        milp.c,
+        milp.col_lower,
+        milp.col_upper,
+        milp.row_lower,
+        milp.row_upper,
+        A.indptr.astype(np.int32),
+        A.indices.astype(np.int32),
+        A.data.astype(np.float64),
+        np.zeros(milp.num_cols, dtype=np.int32),
+    )
+    h.run()
+    duals = np.asarray(h.getSolution().row_dual, dtype=np.float64)
+    num_y = model.y_cover.shape[0]
+    if duals.shape[0] < num_y:
+        return None, time.perf_counter() - started
+    # HiGHS reports duals for the maximisation with the sign convention of minimisation.
+    lam = np.abs(duals[:num_y])
+    return lam, time.perf_counter() - started
+
+
+__all__ = [
+    "LocalSearchResult",
+    "iterated_local_search",
+    "lagrangian_bound",
+    "local_search",
+    "lp_multipliers",
+    "merge_search",
+]
