@@ -6,9 +6,10 @@ Usage (from the repository root, after ``pip install -e '.[benchmarks]'``)::
         --results benchmarks/results/maximo.jsonl --out benchmarks/REPORT.md
 
 Every (instance, method) pair runs in a fresh subprocess (clean peak-memory figures, a hard
-kill after ``time limit x 2 + 900 s``) and appends one JSON line to ``--results``; the report is
-then regenerated from every results file given with ``--report-from`` (default: all of
-``benchmarks/results/*.jsonl``), so suites can be run separately and reported together.
+kill after ``time limit x 2 + 900 s`` or ``--kill-after``) and appends one JSON line to
+``--results``; the report is then regenerated from every results file given with
+``--report-from`` (default: all of ``benchmarks/results/*.jsonl``), so suites can be run
+separately and reported together.
 The machine's load average is recorded before and after each run.
 """
 
@@ -102,7 +103,7 @@ def parent(args: argparse.Namespace) -> None:
                         command,
                         capture_output=True,
                         text=True,
-                        timeout=args.time_limit * 2 + 900,
+                        timeout=args.kill_after or args.time_limit * 2 + 900,
                         check=False,
                     )
                     line = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
@@ -150,6 +151,7 @@ def main() -> None:
     parser.add_argument("--time-limit", type=float, default=60.0)
     parser.add_argument("--results", type=Path, default=HERE / "results" / "latest.jsonl")
     parser.add_argument("--out", type=Path, help="write the Markdown report here")
+    parser.add_argument("--kill-after", type=float, help="seconds before a run is killed")
     parser.add_argument("--report-from", nargs="+", type=Path)
     parser.add_argument("--list", action="store_true", help="list suites and methods")
     parser.add_argument(

@@ -86,3 +86,29 @@ def test_multi_service_with_fixed_costs_capacity_and_minimum(seed: int) -> None:
     )
     model = build_model(problem)
     assert _optimum(presolve_model(model)) == pytest.approx(_optimum(model))
+
+
+def test_models_with_rows_on_coverage_are_left_alone() -> None:
+    from dataclasses import replace
+
+    from siting.model import MilpArrays
+
+    rng = np.random.default_rng(9)
+    model = build_model(pmclp_problem(_random_cover(rng, 20, 6, 0.3), np.ones(20), 2))
+    milp = model.milp
+    extra = np.zeros(milp.num_cols)
+    extra[-1] = 1.0  # a row on the last y column, as an equity floor would add
+    A = sparse.csr_array(sparse.vstack([milp.A, sparse.csr_array(extra[None, :])]))
+    touched = replace(
+        model,
+        milp=MilpArrays(
+            c=milp.c,
+            A=A,
+            row_lower=np.append(milp.row_lower, 1.0),
+            row_upper=np.append(milp.row_upper, np.inf),
+            col_lower=milp.col_lower,
+            col_upper=milp.col_upper,
+            integrality=milp.integrality,
+        ),
+    )
+    assert presolve_model(touched).milp is touched.milp

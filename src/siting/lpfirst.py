@@ -101,10 +101,17 @@ def dual_bound(
     return best
 
 
-def solve_lp_first(model: SitingModel, options: SolveOptions | None = None) -> SolveResult:
-    """Solve ``model`` exactly by the LP-first pipeline (see module docstring)."""
+def solve_lp_first(
+    model: SitingModel, options: SolveOptions | None = None, *, lp_share: float = 0.5
+) -> SolveResult:
+    """Solve ``model`` exactly by the LP-first pipeline (see module docstring).
+
+    The LP stage may use ``lp_share`` of the time limit; if it does not finish, plain HiGHS
+    branch-and-cut (greedy warm start) gets the rest, so the result is never worse than the
+    greedy plan.
+    """
     from siting.localsearch import local_search
-    from siting.presolve import _drop_columns
+    from siting.presolve import _drop_columns, side_rows_touch_coverage
     from siting.solvers import solve_model
     from siting.solvers.heuristic import greedy_plan
 
@@ -125,7 +132,7 @@ def solve_lp_first(model: SitingModel, options: SolveOptions | None = None) -> S
     lp = _highs(
         milp,
         integer=False,
-        options={**common, "solver": "ipm", "time_limit": float(max(left(), 1.0))},
+        options={**common, "solver": "ipm", "time_limit": float(max(lp_share * left(), 1.0))},
     )
     lp.run()
     lp_status = lp.getModelStatus().name
@@ -156,6 +163,8 @@ def solve_lp_first(model: SitingModel, options: SolveOptions | None = None) -> S
                 "; ".join(stages),
             )
 
+    if side_rows_touch_coverage(model):  # modes on y: no column restriction, plain MIP
+        return _fallback(model, options, left(), stages, started)
     # Incumbent: greedy, the MIP restricted to the LP support, then local search.
     plan = greedy_plan(model)
     if plan is None:  # greedy cannot meet the minimum counts: let branch-and-cut find a plan
@@ -269,8 +278,12 @@ def _fallback(
 ) -> SolveResult:
     """Plain HiGHS branch-and-cut when the LP stage did not finish."""
     from siting.solvers import solve_model
+    from siting.solvers.heuristic import greedy_plan
 
-    result = solve_model(model, options=replace(options, time_limit_s=max(left, 1.0)))
+    start = options.warm_start if options.warm_start is not None else greedy_plan(model)
+    result = solve_model(
+        model, options=replace(options, time_limit_s=max(left, 1.0), warm_start=start)
+    )
     stages.append(f"fallback MIP {result.status}")
     return replace(
         result,

@@ -116,13 +116,30 @@ def dominated_columns(model: SitingModel) -> NDArray[np.bool_]:
     return dominated
 
 
+def side_rows_touch_coverage(model: SitingModel) -> bool:
+    """True if a row other than the coverage rows has an entry in a y column.
+
+    Modes that constrain coverage itself (complete circle, equity floors, coverage targets)
+    do; re-aggregating y rows would then break those rows, so the reductions here step aside.
+    """
+    num_y = model.y_cover.shape[0]
+    first_y = model.num_x + model.num_z
+    side = model.milp.A[num_y:]
+    return bool((side.indices >= first_y).any())
+
+
 def presolve_model(model: SitingModel, *, fold_singletons: bool = False) -> SitingModel:
     """An equivalent, smaller model: dominated outlets removed, rows re-aggregated.
 
     Repeats until nothing changes (removing columns can merge rows, which cannot create new
-    dominance, so one or two rounds suffice). ``stats`` gains ``presolve_*`` entries.
+    dominance, so one or two rounds suffice). ``stats`` gains ``presolve_*`` entries. A model
+    whose side rows constrain y columns (see :func:`side_rows_touch_coverage`) is returned
+    unchanged.
     """
     stats = dict(model.stats)
+    if side_rows_touch_coverage(model):
+        stats["presolve_skipped"] = 1
+        return replace(model, stats=stats)
     current = model
     for _ in range(4):
         dominated = dominated_columns(current)
@@ -270,4 +287,4 @@ def _assemble(
     )
 
 
-__all__ = ["dominated_columns", "presolve_model"]
+__all__ = ["dominated_columns", "presolve_model", "side_rows_touch_coverage"]
