@@ -282,8 +282,9 @@ def iterated_local_search(
     *,
     time_limit_s: float = 10.0,
     seed: int = 0,
-    drop_share: float = 0.1,
+    drop_share: float = 0.2,
     pool: list[NDArray[np.bool_]] | None = None,
+    accept_worse: float = 0.0,
 ) -> LocalSearchResult:
     """Local search, then perturb-and-search rounds until the time limit; the best plan wins.
 
@@ -301,10 +302,11 @@ def iterated_local_search(
     state = _State(model, plan[model.x_site, model.x_service])
     moves = _descend(state, deadline, 100_000)
     best_open, best_value = state.open.copy(), state.objective()
+    current = best_open
     restarts = 0
     while time.perf_counter() < deadline:
         restarts += 1
-        state = _State(model, best_open)
+        state = _State(model, current)
         open_idx = np.flatnonzero(state.open)
         if open_idx.size == 0:
             break
@@ -327,8 +329,10 @@ def iterated_local_search(
         moves += _descend(state, deadline, 100_000)
         if pool is not None:
             pool.append(state.open.copy())
-        if state.objective() > best_value + EPS:
-            best_open, best_value = state.open.copy(), state.objective()
+        value = state.objective()
+        if value > best_value + EPS:
+            best_open, best_value = state.open.copy(), value
+        current = state.open.copy() if value >= best_value * (1 - accept_worse) else best_open
     final = _State(model, best_open)
     return _result(final, moves, restarts, started)
 
