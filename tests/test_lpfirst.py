@@ -109,3 +109,16 @@ def test_local_search_reaches_one_swap_optimum() -> None:
         trial = chosen.copy()
         trial[out] = new
         assert model.y_weight[cover[:, trial].any(axis=1)].sum() <= base + 1e-9
+
+
+def test_lpfirst_backend_plugs_into_pipeline(monkeypatch: pytest.MonkeyPatch) -> None:
+    import siting
+    from siting.lpfirst import LpFirstSolver
+    from siting.solvers import SOLVERS
+
+    monkeypatch.setitem(SOLVERS, "lpfirst", LpFirstSolver)
+    for problem in (_pmclp(3), _multi(3)):
+        ours = siting.solve(problem, solver="lpfirst", options=SolveOptions(time_limit_s=30))
+        plain = siting.solve(problem, solver="highs", options=SolveOptions(time_limit_s=30))
+        assert ours.status == "optimal"
+        assert ours.objective == pytest.approx(plain.objective)

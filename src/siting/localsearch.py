@@ -257,6 +257,42 @@ class _State:
         return ok
 
 
+def searchable(model: SitingModel) -> bool:
+    """True if the moves here respect every constraint of ``model``.
+
+    The greedy's question class (:func:`siting.solvers.heuristic.supports_greedy`) without
+    per-service budgets or must-use sites, and a model that :func:`siting.presolve.reducible`
+    accepts (single-stage coverage objective).
+    """
+    from siting.presolve import reducible
+    from siting.problem import MUST
+    from siting.solvers.heuristic import supports_greedy
+
+    problem = model.problem
+    return (
+        supports_greedy(problem)
+        and not np.isfinite(problem.service_budget).any()
+        and not (problem.site_decision == MUST).any()
+        and reducible(model)
+    )
+
+
+def _unsearchable(model: SitingModel, start: NDArray[np.bool_] | None) -> LocalSearchResult:
+    from siting.solvers.heuristic import greedy_plan
+
+    plan = start if start is not None else greedy_plan(model)
+    if plan is None:
+        plan = np.zeros((model.problem.num_sites, len(model.problem.services)), dtype=bool)
+    return LocalSearchResult(
+        plan,
+        model.objective_of(plan),
+        np.flatnonzero(plan[model.x_site, model.x_service]),
+        0,
+        0,
+        0.0,
+    )
+
+
 def local_search(
     model: SitingModel,
     start: NDArray[np.bool_] | None = None,
@@ -264,9 +300,14 @@ def local_search(
     time_limit_s: float = 10.0,
     max_moves: int = 100_000,
 ) -> LocalSearchResult:
-    """Best-improvement swap and add moves from ``start`` (an (m, K) plan; default greedy)."""
+    """Best-improvement swap and add moves from ``start`` (an (m, K) plan; default greedy).
+
+    A model outside :func:`searchable` gets ``start`` (or greedy) back unchanged.
+    """
     from siting.solvers.heuristic import greedy_plan
 
+    if not searchable(model):
+        return _unsearchable(model, start)
     started = time.perf_counter()
     plan = greedy_plan(model) if start is None else start
     if plan is None:
@@ -293,6 +334,8 @@ def iterated_local_search(
     """
     from siting.solvers.heuristic import greedy_plan
 
+    if not searchable(model):
+        return _unsearchable(model, start)
     started = time.perf_counter()
     deadline = started + time_limit_s
     rng = np.random.default_rng(seed)
@@ -358,6 +401,8 @@ def merge_search(
     from siting.presolve import _drop_columns
     from siting.solvers import SolveOptions, solve_model
 
+    if not searchable(model):
+        return _unsearchable(model, start)
     started = time.perf_counter()
     pool: list[NDArray[np.bool_]] = []
     first = iterated_local_search(
@@ -541,4 +586,5 @@ __all__ = [
     "local_search",
     "lp_multipliers",
     "merge_search",
+    "searchable",
 ]

@@ -28,13 +28,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 from numpy.typing import NDArray
 from scipy import sparse
 
-from siting.solvers.base import SolveOptions, SolveResult, Status
+from siting.solvers.base import SolveOptions, Solver, SolveResult, Status
 
 if TYPE_CHECKING:
     from siting.model import MilpArrays, SitingModel
@@ -111,7 +111,7 @@ def solve_lp_first(
     greedy plan.
     """
     from siting.localsearch import local_search
-    from siting.presolve import _drop_columns, side_rows_touch_coverage
+    from siting.presolve import _drop_columns, reducible
     from siting.solvers import solve_model
     from siting.solvers.heuristic import greedy_plan
 
@@ -163,7 +163,7 @@ def solve_lp_first(
                 "; ".join(stages),
             )
 
-    if side_rows_touch_coverage(model):  # modes on y: no column restriction, plain MIP
+    if not reducible(model):  # staged, circle, shares, targets: no column restriction
         return _fallback(model, options, left(), stages, started)
     # Incumbent: greedy, the MIP restricted to the LP support, then local search.
     plan = greedy_plan(model)
@@ -293,4 +293,29 @@ def _fallback(
     )
 
 
-__all__ = ["dual_bound", "solve_lp_first"]
+class LpFirstSolver(Solver):
+    """Backend ``lpfirst``: exact presolve (:mod:`siting.presolve`), then :func:`solve_lp_first`.
+
+    Values are returned for the model it is given (the plan is mapped back), so it plugs into
+    :func:`siting.pipeline.solve` like any backend. Questions the reductions do not cover
+    (stages, circle, shares, targets) go to plain HiGHS after the LP stage.
+    """
+
+    name: ClassVar[str] = "lpfirst"
+    required_modules: ClassVar[tuple[str, ...]] = ("highspy",)
+
+    def solve(self, model: SitingModel, options: SolveOptions) -> SolveResult:
+        """Presolve, LP first, map the plan back to ``model``'s columns."""
+        from siting.presolve import presolve_model
+
+        reduced = presolve_model(model)
+        result = solve_lp_first(reduced, options)
+        if result.values is None or reduced is model:
+            return result
+        values = model.values_from_open(reduced.open_matrix(result.values))
+        return replace(
+            result, values=values, objective=float(model.milp.c @ values), solver=self.name
+        )
+
+
+__all__ = ["LpFirstSolver", "dual_bound", "solve_lp_first"]

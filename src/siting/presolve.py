@@ -17,11 +17,8 @@ all its outlets. Rows with a lower bound (minimum counts) disable the test for t
 **Re-aggregation.** Once columns are gone, demand rows that now have the same covering set are
 merged (weights summed), as in :func:`siting.coverage.aggregate_rows`.
 
-**Singleton rows** (optional, ``fold_singletons``): a demand row covered by exactly one outlet
-:math:`x` satisfies :math:`y = x` at an optimum, so its weight moves to the objective coefficient
-of :math:`x` and the row and its :math:`y` disappear. The objective stays ``milp.c @ values``
-(``objective_of`` and ``values_from_open`` remain right), but code that scores plans from
-``y_cover``/``y_weight`` alone (the greedy) must add ``milp.c[:num_x] @ x``.
+Only first-stage, pure-coverage models are reduced (one objective stage, no complete circle,
+no shares, no rows on y columns: see :func:`reducible`); any other model is returned as is.
 
 >>> import numpy as np
 >>> from scipy import sparse
@@ -75,6 +72,7 @@ def dominated_columns(model: SitingModel) -> NDArray[np.bool_]:
     entry_col = np.repeat(np.arange(num_x), np.diff(X.indptr))
     blocked = lower_finite[X.indices] | (X.data < 0)
     eligible[entry_col[blocked]] = False
+    eligible &= milp.col_lower[:num_x] == 0  # a forced outlet stays
     # Group columns by their side-row set; dominance needs the same set (0 <= a' <= a).
     signature = np.zeros((num_x, 2), dtype=np.uint64)
     rng = np.random.default_rng(7)
@@ -96,6 +94,7 @@ def dominated_columns(model: SitingModel) -> NDArray[np.bool_]:
         & (model.x_service[a] == model.x_service[b])
         & (signature[a] == signature[b]).all(axis=1)
         & (milp.c[b] >= milp.c[a])
+        & (milp.col_upper[b] == 1)
     )
     a, b = a[keep], b[keep]
     if a.size:
@@ -116,6 +115,25 @@ def dominated_columns(model: SitingModel) -> NDArray[np.bool_]:
     return dominated
 
 
+def reducible(model: SitingModel) -> bool:
+    """True if the reductions here are exact for ``model``.
+
+    That is a single-stage coverage objective (no cost term), no complete-circle or share
+    columns, and no row besides the coverage rows on a y column (targets and equity floors
+    constrain coverage, and merging y rows would break them).
+    """
+    stages = model.stages
+    if len(stages) != 1 or stages[0].cost_weight or stages[0].share_weight:
+        return False
+    if model.num_v or model.has_share or model.share_rows.shape[0]:
+        return False
+    if model.milp.num_cols != model.num_x + model.num_z + model.num_y:
+        return False
+    if not np.array_equal(model.milp.c, model.objective_vector(stages[0])):
+        return False
+    return not side_rows_touch_coverage(model)
+
+
 def side_rows_touch_coverage(model: SitingModel) -> bool:
     """True if a row other than the coverage rows has an entry in a y column.
 
@@ -128,16 +146,15 @@ def side_rows_touch_coverage(model: SitingModel) -> bool:
     return bool((side.indices >= first_y).any())
 
 
-def presolve_model(model: SitingModel, *, fold_singletons: bool = False) -> SitingModel:
+def presolve_model(model: SitingModel) -> SitingModel:
     """An equivalent, smaller model: dominated outlets removed, rows re-aggregated.
 
     Repeats until nothing changes (removing columns can merge rows, which cannot create new
     dominance, so one or two rounds suffice). ``stats`` gains ``presolve_*`` entries. A model
-    whose side rows constrain y columns (see :func:`side_rows_touch_coverage`) is returned
-    unchanged.
+    that is not :func:`reducible` is returned unchanged.
     """
     stats = dict(model.stats)
-    if side_rows_touch_coverage(model):
+    if not reducible(model):
         stats["presolve_skipped"] = 1
         return replace(model, stats=stats)
     current = model
@@ -146,8 +163,6 @@ def presolve_model(model: SitingModel, *, fold_singletons: bool = False) -> Siti
         if not dominated.any():
             break
         current = _drop_columns(current, ~dominated)
-    if fold_singletons:
-        current = _fold_singletons(current)
     stats.update(
         {
             "presolve_x_columns": current.num_x,
@@ -169,7 +184,7 @@ def _drop_columns(model: SitingModel, keep_x: NDArray[np.bool_]) -> SitingModel:
     blocks, services, weights = [], [], []
     for k in np.unique(model.y_service):
         rows = np.flatnonzero(model.y_service == k)
-        unique, summed, _ = aggregate_rows(cover[rows], model.y_weight[rows])
+        unique, summed, _ = aggregate_rows(cover[rows], model.y_credit[rows])
         nonempty = np.diff(unique.indptr) > 0
         blocks.append(unique[np.flatnonzero(nonempty)])
         services.append(np.full(int(nonempty.sum()), k, dtype=np.intp))
@@ -180,7 +195,7 @@ def _drop_columns(model: SitingModel, keep_x: NDArray[np.bool_]) -> SitingModel:
         else sparse.csr_array((0, len(x_keep)), dtype=bool)
     )
     y_cover.sort_indices()
-    y_weight = np.concatenate(weights) if weights else np.empty(0)
+    y_credit = np.concatenate(weights) if weights else np.empty(0)
     y_service = np.concatenate(services) if services else np.empty(0, np.intp)
 
     z_used = np.zeros(num_z, dtype=bool)
@@ -199,37 +214,12 @@ def _drop_columns(model: SitingModel, keep_x: NDArray[np.bool_]) -> SitingModel:
         model,
         x_keep=x_keep,
         z_keep=z_keep,
-        c_x=milp.c[x_keep],
         y_cover=y_cover,
-        y_weight=y_weight,
+        y_credit=y_credit,
         y_service=y_service,
         side=side[rows],
         side_lower=side_lower[rows],
         side_upper=side_upper[rows],
-    )
-
-
-def _fold_singletons(model: SitingModel) -> SitingModel:
-    """Move the weight of rows covered by a single outlet onto that outlet's objective."""
-    milp, num_x = model.milp, model.num_x
-    num_y = model.y_cover.shape[0]
-    lengths = np.diff(model.y_cover.indptr)
-    single = lengths == 1
-    c_x = milp.c[:num_x].copy()
-    np.add.at(c_x, model.y_cover.indices[model.y_cover.indptr[:-1][single]], model.y_weight[single])
-    rest = np.flatnonzero(~single)
-    side = sparse.csr_array(milp.A[num_y:][:, : num_x + model.num_z])
-    return _assemble(
-        model,
-        x_keep=np.arange(num_x),
-        z_keep=np.arange(model.num_z),
-        c_x=c_x,
-        y_cover=sparse.csr_array(model.y_cover[rest]),
-        y_weight=model.y_weight[rest],
-        y_service=model.y_service[rest],
-        side=side,
-        side_lower=milp.row_lower[num_y:],
-        side_upper=milp.row_upper[num_y:],
     )
 
 
@@ -238,9 +228,8 @@ def _assemble(
     *,
     x_keep: NDArray[np.intp],
     z_keep: NDArray[np.intp],
-    c_x: NDArray[np.float64],
     y_cover: sparse.csr_array,
-    y_weight: NDArray[np.float64],
+    y_credit: NDArray[np.float64],
     y_service: NDArray[np.intp],
     side: sparse.csr_array,
     side_lower: NDArray[np.float64],
@@ -266,25 +255,29 @@ def _assemble(
     old = model.milp
     integrality = np.zeros(num_cols, dtype=bool)
     integrality[: num_x + num_z] = True
+    kept = np.concatenate([x_keep, model.num_x + z_keep])
     milp = MilpArrays(
-        c=np.concatenate([c_x, old.c[model.num_x + z_keep], y_weight]),
+        c=np.zeros(num_cols),
         A=A,
         row_lower=np.concatenate([np.full(num_y, -np.inf), side_lower]),
         row_upper=np.concatenate([np.zeros(num_y), side_upper]),
-        col_lower=np.zeros(num_cols),
-        col_upper=np.ones(num_cols),
+        col_lower=np.concatenate([old.col_lower[kept], np.zeros(num_y)]),
+        col_upper=np.concatenate([old.col_upper[kept], np.ones(num_y)]),
         integrality=integrality,
     )
-    return replace(
+    reduced = replace(
         model,
         milp=milp,
         x_site=model.x_site[x_keep],
         x_service=model.x_service[x_keep],
         z_site=model.z_site[z_keep],
         y_service=y_service,
-        y_weight=y_weight,
+        y_credit=y_credit,
         y_cover=sparse.csr_array(y_cover, dtype=bool),
+        v_links=sparse.csr_array((0, num_y), dtype=bool),
+        share_rows=sparse.csr_array((0, num_y)),
     )
+    return replace(reduced, milp=replace(milp, c=reduced.objective_vector(model.stages[0])))
 
 
-__all__ = ["dominated_columns", "presolve_model", "side_rows_touch_coverage"]
+__all__ = ["dominated_columns", "presolve_model", "reducible", "side_rows_touch_coverage"]
