@@ -9,18 +9,20 @@ R=${1:-benchmarks/results-$(date +%Y%m%d-%H%M)}
 mkdir -p "$R"
 run() { "$PY" benchmarks/run.py "$@"; }
 # spopt side by side (single-service p-MCLP on synthetic cities); spopt at 50k x 2k needs ~30 min
-run --suite synthetic_pmclp --methods spopt-cbc spopt-highs highs lpfirst highs+presolve \
-    --time-limit 120 --kill-after 5400 --results "$R/spopt.jsonl"
-run --suite sjc --methods lpfirst highs ils10 spopt-cbc --time-limit 60 --results "$R/sjc.jsonl"
+run --suite synthetic_pmclp --methods spopt-cbc spopt-highs highs --time-limit 120 \
+    --kill-after 5400 --results "$R/spopt.jsonl"
+run --suite synthetic_pmclp --methods lpfirst highs+presolve --time-limit 60 --results "$R/spopt.jsonl"
+run --suite sjc --methods lpfirst highs ils10 spopt-cbc cbc ortools --time-limit 60 \
+    --results "$R/sjc.jsonl"
 run --suite bds --methods lpfirst highs --time-limit 60 --results "$R/bds.jsonl"
 run --suite bds_generated --methods lpfirst --time-limit 120 --results "$R/bds_generated.jsonl"
 run --suite bds_generated --only 0 1 --methods highs --time-limit 120 --results "$R/bds_generated.jsonl"
 run --suite maximo --methods lpfirst --time-limit 60 --results "$R/maximo.jsonl"
-run --suite maximo --methods ils10 --time-limit 10 --results "$R/maximo.jsonl"
+run --suite maximo --methods ils10 heuristic --time-limit 10 --results "$R/maximo.jsonl"
 run --suite maximo --only 0 5 6 11 12 17 18 23 --methods highs --time-limit 60 \
     --results "$R/maximo.jsonl"
-run --suite synthetic --only 0 1 2 3 --methods highs lpfirst --time-limit 60 \
+run --suite synthetic --only 0 1 2 3 --methods highs lpfirst heuristic --time-limit 60 \
     --results "$R/synthetic.jsonl"
-run --suite synthetic --only 4 5 --methods highs lpfirst --time-limit 120 --kill-after 1500 \
+run --suite synthetic --only 4 5 --methods highs heuristic --time-limit 120 --kill-after 1500 \
     --results "$R/synthetic.jsonl"
 "$PY" benchmarks/report.py "$R"/*.jsonl --out benchmarks/REPORT.md
