@@ -318,8 +318,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("results", nargs="+", type=Path)
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--intro", type=Path, help="Markdown placed after the title (findings)")
     args = parser.parse_args()
-    write_report(args.results, args.out)
+    intro = args.intro.read_text() if args.intro else ""
+    write_report(args.results, args.out, intro=intro)
 
 
 if __name__ == "__main__":

@@ -25,4 +25,4 @@ run --suite synthetic --only 0 1 2 3 --methods highs lpfirst heuristic --time-li
     --results "$R/synthetic.jsonl"
 run --suite synthetic --only 4 5 --methods highs heuristic --time-limit 120 --kill-after 1500 \
     --results "$R/synthetic.jsonl"
-"$PY" benchmarks/report.py "$R"/*.jsonl --out benchmarks/REPORT.md
+"$PY" benchmarks/report.py "$R"/*.jsonl --intro benchmarks/FINDINGS.md --out benchmarks/REPORT.md

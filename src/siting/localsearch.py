@@ -27,8 +27,7 @@ for any :math:`0 \le \lambda_r \le w_r`,
     \lambda_r) x : \text{side rows, } 0 \le x, z \le 1 \},
 
 an LP with no coverage rows (tiny: outlets, sites and a handful of rows). With :math:`\lambda`
-from an interior-point solve of the LP relaxation, the bound is the LP bound up to solver
-tolerance, and it is valid whatever the tolerance.
+from the LP relaxation's duals it is the LP bound; it is valid for any :math:`\lambda`.
 """
 
 from __future__ import annotations
@@ -538,53 +537,11 @@ def lagrangian_bound(model: SitingModel, multipliers: NDArray[np.float64]) -> fl
     return float((model.y_weight - lam).sum() + inner)
 
 
-def lp_multipliers(
-    model: SitingModel, *, time_limit_s: float = 60.0
-) -> tuple[NDArray[np.float64] | None, float]:
-    """Coverage-row duals of the LP relaxation by interior point (no crossover), and seconds."""
-    import highspy
-
-    started = time.perf_counter()
-    milp = model.milp
-    A = milp.A
-    h = highspy._Highs()  # type: ignore[attr-defined]
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("solver", "ipm")
-    h.setOptionValue("run_crossover", "off")
-    h.setOptionValue("time_limit", float(time_limit_s))
-    h.passModel(
-        milp.num_cols,
-        milp.num_rows,
-        A.nnz,
-        2,
-        -1,
-        0.0,
-        milp.c,
-        milp.col_lower,
-        milp.col_upper,
-        milp.row_lower,
-        milp.row_upper,
-        A.indptr.astype(np.int32),
-        A.indices.astype(np.int32),
-        A.data.astype(np.float64),
-        np.zeros(milp.num_cols, dtype=np.int32),
-    )
-    h.run()
-    duals = np.asarray(h.getSolution().row_dual, dtype=np.float64)
-    num_y = model.y_cover.shape[0]
-    if duals.shape[0] < num_y:
-        return None, time.perf_counter() - started
-    # HiGHS reports duals for the maximisation with the sign convention of minimisation.
-    lam = np.abs(duals[:num_y])
-    return lam, time.perf_counter() - started
-
-
 __all__ = [
     "LocalSearchResult",
     "iterated_local_search",
     "lagrangian_bound",
     "local_search",
-    "lp_multipliers",
     "merge_search",
     "searchable",
 ]
