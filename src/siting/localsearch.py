@@ -325,6 +325,7 @@ def iterated_local_search(
     drop_share: float = 0.2,
     pool: list[NDArray[np.bool_]] | None = None,
     accept_worse: float = 0.0,
+    patience: int = 200,
 ) -> LocalSearchResult:
     """Local search, then perturb-and-search rounds until the time limit; the best plan wins.
 
@@ -345,8 +346,8 @@ def iterated_local_search(
     moves = _descend(state, deadline, 100_000)
     best_open, best_value = state.open.copy(), state.objective()
     current = best_open
-    restarts = 0
-    while time.perf_counter() < deadline:
+    restarts = last_improvement = 0
+    while time.perf_counter() < deadline and restarts - last_improvement < patience:
         restarts += 1
         state = _State(model, current)
         open_idx = np.flatnonzero(state.open)
@@ -374,6 +375,7 @@ def iterated_local_search(
         value = state.objective()
         if value > best_value + EPS:
             best_open, best_value = state.open.copy(), value
+            last_improvement = restarts
         current = state.open.copy() if value >= best_value * (1 - accept_worse) else best_open
     final = _State(model, best_open)
     return _result(final, moves, restarts, started)

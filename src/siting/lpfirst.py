@@ -6,9 +6,9 @@ its time on a degenerate simplex root. :func:`solve_lp_first` instead
 1. solves the LP relaxation with the interior-point method and crossover (several times faster
    than dual simplex on these models);
 2. stops with a proof when the LP optimum is integral in the outlet and site columns;
-3. otherwise builds an incumbent: the MIP restricted to the columns in the LP's support (plus
-   the greedy plan's), warm-started and time-boxed, then polished by swap local search on the
-   full model (:mod:`siting.localsearch`);
+3. otherwise builds an incumbent: greedy improved by iterated local search
+   (:mod:`siting.localsearch`), then the MIP restricted to the columns in the LP's support plus
+   that plan's, warm-started and time-boxed, then polished by swap local search;
 4. fixes columns by reduced cost. For any row multipliers :math:`\pi` of the right signs,
    weak duality gives :math:`z(v) \le U(\pi) = \sum_r \pi_r b_r + \sum_j \max(0, d_j)` with
    :math:`d = c - A^\top\pi`, and forcing column *j* against the sign of :math:`d_j` lowers the
@@ -102,15 +102,20 @@ def dual_bound(
 
 
 def solve_lp_first(
-    model: SitingModel, options: SolveOptions | None = None, *, lp_share: float = 0.5
+    model: SitingModel,
+    options: SolveOptions | None = None,
+    *,
+    lp_share: float = 0.5,
+    ils_share: float = 0.15,
 ) -> SolveResult:
     """Solve ``model`` exactly by the LP-first pipeline (see module docstring).
 
     The LP stage may use ``lp_share`` of the time limit; if it does not finish, plain HiGHS
     branch-and-cut (greedy warm start) gets the rest, so the result is never worse than the
-    greedy plan.
+    greedy plan. When the LP is fractional, iterated local search gets ``ils_share`` of the
+    limit (at most 10 s) to improve the greedy incumbent before the restricted MIP.
     """
-    from siting.localsearch import local_search
+    from siting.localsearch import iterated_local_search, local_search
     from siting.presolve import _drop_columns, reducible
     from siting.solvers import solve_model
     from siting.solvers.heuristic import greedy_plan
@@ -165,10 +170,18 @@ def solve_lp_first(
 
     if not reducible(model):  # staged, circle, shares, targets: no column restriction
         return _fallback(model, options, left(), stages, started)
-    # Incumbent: greedy, the MIP restricted to the LP support, then local search.
+    # Incumbent: greedy and iterated local search, the MIP restricted to the LP support, then
+    # local search again.
     plan = greedy_plan(model)
     if plan is None:  # greedy cannot meet the minimum counts: let branch-and-cut find a plan
         return _fallback(model, options, left(), stages, started)
+    if ils_share > 0 and left() > 2.0:
+        searched = iterated_local_search(
+            model, plan, time_limit_s=min(10.0, ils_share * limit, 0.5 * left()), seed=options.seed
+        )
+        if searched.objective > model.objective_of(plan):
+            plan = searched.opened
+        stages.append(f"ILS {searched.objective:.0f} ({searched.restarts} rounds)")
     keep = v[: model.num_x] > INTEGRAL_TOL
     keep |= plan[model.x_site, model.x_service]
     restricted = _drop_columns(model, keep)
