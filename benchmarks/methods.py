@@ -25,11 +25,11 @@ import psutil
 from registry import Case
 
 import siting
+from siting.localsearch import greedy_plan
 from siting.model import build_model
 from siting.pipeline import Timings
 from siting.results import result_from_stages
 from siting.solvers import SOLVERS, SolveOptions, solve_model
-from siting.solvers.heuristic import greedy_plan
 
 
 def _cpu() -> float:

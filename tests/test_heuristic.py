@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from siting import DataValidationError
+from siting.localsearch import greedy_plan
 from siting.model import build_model
 from siting.results import plan_cost, plan_value
-from siting.solvers.heuristic import greedy_plan
 from test_model import brute_force, random_problem
 
 

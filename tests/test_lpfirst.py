@@ -77,7 +77,7 @@ def test_dual_bound_valid_for_any_multipliers(seed: int) -> None:
 
 @pytest.mark.parametrize("seed", range(6))
 def test_local_search_feasible_and_not_worse_than_greedy(seed: int) -> None:
-    from siting.solvers.heuristic import greedy_plan
+    from siting.localsearch import greedy_plan
 
     for problem in (_pmclp(seed), _multi(seed)):
         model = build_model(problem)

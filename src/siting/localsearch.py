@@ -40,8 +40,11 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import sparse
 
+from siting.problem import MUST
+
 if TYPE_CHECKING:
     from siting.model import SitingModel
+    from siting.problem import SitingProblem
 
 EPS = 1e-9
 
@@ -60,6 +63,7 @@ class _Costs:
     budget: float
     min_new: NDArray[np.float64]
     max_new: NDArray[np.float64]
+    service_budget: NDArray[np.float64]  # per service, for fit-out costs
 
 
 @dataclass(frozen=True)
@@ -101,9 +105,11 @@ class _State:
         self.w = model.y_weight
         self.cx = model.milp.c[: model.num_x].copy()
         services = problem.services
+        must = problem.site_decision == MUST
+        self.prepaid = float(problem.site_fixed_cost[must].sum())  # must-use sites are paid
         self.costs = _Costs(
             fit_out=problem.fit_out_cost[model.x_site, model.x_service],
-            fixed=problem.site_fixed_cost[model.x_site],
+            fixed=np.where(must, 0.0, problem.site_fixed_cost)[model.x_site],
             site=model.x_site,
             service=model.x_service,
             area=np.array([s.floor_area_m2 for s in services])[model.x_service],
@@ -114,6 +120,7 @@ class _State:
             max_new=np.array(
                 [np.inf if s.max_new is None else s.max_new for s in services], dtype=np.float64
             ),
+            service_budget=problem.service_budget.astype(np.float64),
         )
         per_site = np.bincount(model.x_site, minlength=problem.num_sites)
         area_per_site = np.bincount(
@@ -123,6 +130,7 @@ class _State:
             not self.costs.fixed.any()
             and (per_site <= self.costs.capacity).all()
             and (area_per_site <= self.costs.floor + EPS).all()
+            and not np.isfinite(self.costs.service_budget).any()
         )
         self.open = open_columns.copy()
         self.count = np.asarray(self.Y @ self.open.astype(np.float64)).round().astype(np.int64)
@@ -137,9 +145,13 @@ class _State:
         self.service_count = np.bincount(c.service[idx], minlength=len(c.min_new)).astype(
             np.float64
         )
-        self.spent = float(
-            c.fit_out[idx].sum() + self.model.problem.site_fixed_cost[self.site_count > 0].sum()
+        self.service_spent = np.bincount(
+            c.service[idx], weights=c.fit_out[idx], minlength=len(c.min_new)
         )
+        fixed_by_site = np.zeros(m)
+        fixed_by_site[c.site] = c.fixed
+        self.spent = float(c.fit_out[idx].sum() + fixed_by_site[self.site_count > 0].sum())
+        self.spent += self.prepaid
 
     def objective(self) -> float:
         return float(self.w[self.count > 0].sum() + self.cx[self.open].sum())
@@ -160,6 +172,7 @@ class _State:
         self.site_count[s] += sign
         self.site_area[s] += sign * c.area[column]
         self.service_count[k] += sign
+        self.service_spent[k] += sign * c.fit_out[column]
         self.spent += sign * c.fit_out[column]
         if on and not was_used:
             self.spent += c.fixed[column]
@@ -183,6 +196,7 @@ class _State:
             & (self.site_count[c.site] + 1 <= c.capacity[c.site])
             & (self.site_area[c.site] + c.area <= c.floor[c.site] + EPS)
             & (self.service_count[c.service] + 1 <= c.max_new[c.service])
+            & (self.service_spent[c.service] + c.fit_out <= c.service_budget[c.service] + EPS)
         )
 
     def best_add(self) -> int | None:
@@ -253,32 +267,116 @@ class _State:
         ok &= area_after + c.area[:, None] <= c.floor[c.site][:, None] + EPS
         ok &= self.service_count[c.service][:, None] - same_service + 1 <= c.max_new[kb]
         ok &= self.service_count[ka] - 1 + same_service >= c.min_new[ka]
+        if np.isfinite(c.service_budget).any():
+            freed = np.where(same_service, c.fit_out[open_idx][None, :], 0.0)
+            after = self.service_spent[c.service][:, None] - freed + c.fit_out[:, None]
+            ok &= after <= c.service_budget[kb] + EPS
         return ok
+
+
+def supports_greedy(problem: SitingProblem) -> bool:
+    """True if greedy construction and the moves here respect every constraint of ``problem``.
+
+    They handle budgets (total and per service), capacities, floor areas, counts per service
+    and must-use sites; not targets, equity floors, community minimums, the complete circle or
+    staged objectives.
+    """
+    return (
+        problem.mode == "max_coverage"
+        and not problem.stages
+        and problem.circle_weight == 0
+        and not np.isfinite(problem.targets).any()
+        and (problem.equity is None or problem.equity.min_share is None)
+        and problem.min_new_per_group == 0
+    )
 
 
 def searchable(model: SitingModel) -> bool:
     """True if the moves here respect every constraint of ``model``.
 
-    The greedy's question class (:func:`siting.solvers.heuristic.supports_greedy`) without
-    per-service budgets or must-use sites, and a model that :func:`siting.presolve.reducible`
-    accepts (single-stage coverage objective).
+    The question class of :func:`supports_greedy`, and a model that
+    :func:`siting.presolve.reducible` accepts (single-stage coverage objective, no other rows
+    on the coverage columns).
     """
     from siting.presolve import reducible
-    from siting.problem import MUST
-    from siting.solvers.heuristic import supports_greedy
 
-    problem = model.problem
-    return (
-        supports_greedy(problem)
-        and not np.isfinite(problem.service_budget).any()
-        and not (problem.site_decision == MUST).any()
-        and reducible(model)
-    )
+    return supports_greedy(model.problem) and reducible(model)
+
+
+def greedy_plan(model: SitingModel) -> NDArray[np.bool_] | None:
+    """A feasible plan built greedily: the better of ratio greedy and the best single outlet.
+
+    Ratio greedy adds, one at a time, the outlet with the largest newly covered weight per
+    unit of cost (a site's fixed cost counted only while the site is unused) that every limit
+    still allows, after first meeting the services' minimum counts; gains are updated
+    incrementally over the CSR structure, O(nonzeros + outlets x columns) in all. The best
+    single outlet guards against one expensive outlet covering many residents (the classic
+    budgeted-coverage safeguard). None if greedy cannot meet the minimum counts.
+    """
+    state = _State(model, np.zeros(model.num_x, dtype=bool))
+    if model.num_x == 0:
+        return None if state.costs.min_new.any() else _result(state, 0, 0, 0.0).opened
+    gain = state.gains()
+    weight_left = np.where(state.count == 0, state.w, 0.0)
+
+    def open_column(column: int) -> None:
+        state.flip(column, on=True)
+        rows = state._rows(column)
+        rows = rows[weight_left[rows] > 0]
+        if rows.size:
+            covering = state.Y[rows]
+            lost = np.repeat(weight_left[rows], np.diff(covering.indptr))
+            gain[:] -= np.bincount(covering.indices, weights=lost, minlength=model.num_x)
+            weight_left[rows] = 0.0
+
+    for k in np.flatnonzero(state.costs.min_new > 0):  # minimum counts first, best gain first
+        while state.service_count[k] < state.costs.min_new[k]:
+            cost = state.add_cost()
+            ok = state.can_add(cost) & (state.costs.service == k)
+            if not ok.any():
+                return None
+            open_column(int(np.argmax(np.where(ok, gain - 1e-9 * cost, -np.inf))))
+    while True:
+        cost = state.add_cost()
+        ok = state.can_add(cost) & (gain > EPS)
+        if not ok.any():
+            break
+        open_column(int(np.argmax(np.where(ok, gain / np.maximum(cost, EPS), -np.inf))))
+    plan = _result(state, 0, 0, 0.0)
+    if not state.costs.min_new.any():
+        single = _State(model, np.zeros(model.num_x, dtype=bool))
+        cost = single.add_cost()
+        ok = single.can_add(cost)
+        if ok.any():
+            single.flip(int(np.argmax(np.where(ok, single.gains(), -np.inf))), on=True)
+            if single.objective() > plan.objective:
+                return _result(single, 0, 0, 0.0).opened
+    return plan.opened
+
+
+def lp_guided_plan(model: SitingModel, x: NDArray[np.float64]) -> NDArray[np.bool_] | None:
+    """Open outlets in order of their LP relaxation value while limits allow, then refill.
+
+    ``x`` holds the LP values of the x columns. None if the minimum counts cannot be met.
+    """
+    state = _State(model, np.zeros(model.num_x, dtype=bool))
+    for k in np.flatnonzero(state.costs.min_new > 0):
+        while state.service_count[k] < state.costs.min_new[k]:
+            ok = state.can_add(state.add_cost()) & (state.costs.service == k)
+            if not ok.any():
+                return None
+            state.flip(int(np.argmax(np.where(ok, x, -np.inf))), on=True)
+    for column in np.argsort(-x, kind="stable"):
+        if x[column] <= 1e-6:
+            break
+        if state.can_add(state.add_cost())[column] and state.gains()[column] > EPS:
+            state.flip(int(column), on=True)
+    while (add := state.best_add()) is not None:
+        state.flip(add, on=True)
+    return _result(state, 0, 0, 0.0).opened
 
 
 def _unsearchable(model: SitingModel, start: NDArray[np.bool_] | None) -> LocalSearchResult:
-    from siting.solvers.heuristic import greedy_plan
-
     plan = start if start is not None else greedy_plan(model)
     if plan is None:
         plan = np.zeros((model.problem.num_sites, len(model.problem.services)), dtype=bool)
@@ -303,8 +401,6 @@ def local_search(
 
     A model outside :func:`searchable` gets ``start`` (or greedy) back unchanged.
     """
-    from siting.solvers.heuristic import greedy_plan
-
     if not searchable(model):
         return _unsearchable(model, start)
     started = time.perf_counter()
@@ -332,8 +428,6 @@ def iterated_local_search(
     A round drops ``drop_share`` of the best plan's outlets at random (at least one), refills
     the freed budget greedily and runs the local search again.
     """
-    from siting.solvers.heuristic import greedy_plan
-
     if not searchable(model):
         return _unsearchable(model, start)
     started = time.perf_counter()
@@ -396,11 +490,13 @@ def merge_search(
     optimum found by :func:`iterated_local_search` (``search_share`` of the time), widened by
     the ``neighbours`` columns that share the most covered weight with each of them, is a few
     times the plan size; HiGHS solves the model restricted to those columns (warm-started
-    with the best plan, rows re-aggregated) in the remaining time, and a final local search
-    polishes the result on the full model.
+    with the best plan, rows re-aggregated), and a local search polishes the result on the
+    full model. While time remains and the restricted problem was solved to optimality, the
+    neighbourhood doubles and the restricted solve repeats, so a long time limit approaches
+    the full model.
     """
     from siting.presolve import _drop_columns
-    from siting.solvers import SolveOptions, solve_model
+    from siting.solvers import SolveOptions, Status, solve_model
 
     if not searchable(model):
         return _unsearchable(model, start)
@@ -413,14 +509,16 @@ def merge_search(
     keep[first.columns] = True
     for member in pool:
         keep |= member
-    keep |= _neighbours(model, np.flatnonzero(keep), per_column=neighbours)
-    restricted = _drop_columns(model, keep)
-    left = time_limit_s - (time.perf_counter() - started)
     best = first
-    if left > 0.5:
+    width = neighbours
+    while True:  # widen the restricted set while the time allows and it is still partial
+        chosen = keep | _neighbours(model, np.flatnonzero(keep), per_column=width)
+        restricted = _drop_columns(model, chosen)
+        left = time_limit_s - (time.perf_counter() - started)
+        if left <= 0.5:
+            break
         solved = solve_model(
-            restricted,
-            options=SolveOptions(time_limit_s=0.85 * left, warm_start=first.opened),
+            restricted, options=SolveOptions(time_limit_s=0.85 * left, warm_start=best.opened)
         )
         if solved.values is not None:
             opened = restricted.open_matrix(solved.values)
@@ -429,6 +527,10 @@ def merge_search(
             )
             if polished.objective > best.objective:
                 best = polished
+        proven = solved.status is Status.OPTIMAL
+        if not proven or chosen.all():
+            break
+        width *= 2
     return LocalSearchResult(
         opened=best.opened,
         objective=best.objective,
@@ -541,9 +643,12 @@ def lagrangian_bound(model: SitingModel, multipliers: NDArray[np.float64]) -> fl
 
 __all__ = [
     "LocalSearchResult",
+    "greedy_plan",
     "iterated_local_search",
     "lagrangian_bound",
     "local_search",
+    "lp_guided_plan",
     "merge_search",
     "searchable",
+    "supports_greedy",
 ]

@@ -115,10 +115,9 @@ def solve_lp_first(
     greedy plan. When the LP is fractional, iterated local search gets ``ils_share`` of the
     limit (at most 10 s) to improve the greedy incumbent before the restricted MIP.
     """
-    from siting.localsearch import iterated_local_search, local_search
+    from siting.localsearch import greedy_plan, iterated_local_search, local_search
     from siting.presolve import _drop_columns, reducible
     from siting.solvers import solve_model
-    from siting.solvers.heuristic import greedy_plan
 
     options = options or SolveOptions()
     started = time.perf_counter()
@@ -290,8 +289,8 @@ def _fallback(
     model: SitingModel, options: SolveOptions, left: float, stages: list[str], started: float
 ) -> SolveResult:
     """Plain HiGHS branch-and-cut when the LP stage did not finish."""
+    from siting.localsearch import greedy_plan
     from siting.solvers import solve_model
-    from siting.solvers.heuristic import greedy_plan
 
     start = options.warm_start if options.warm_start is not None else greedy_plan(model)
     result = solve_model(

@@ -24,6 +24,7 @@ from siting.candidates import CandidateSites, candidates_from_file, mobile_from_
 from siting.coverage import ServiceCoverage, coverage_from_points
 from siting.demand import DemandPoints, demand_from_file
 from siting.facilities import ExistingFacilities, facilities_from_file
+from siting.localsearch import greedy_plan, supports_greedy
 from siting.model import SitingModel, build_model
 from siting.network import (
     OffNetwork,
@@ -40,7 +41,6 @@ from siting.results import SitingResult, result_from_stages
 from siting.scenario import ModelSpec, Scenario
 from siting.services import POPULATION, Service
 from siting.solvers import SolveOptions, SolveResult, Status, get_solver
-from siting.solvers.heuristic import greedy_plan, supports_greedy
 from siting.traveltimes import TravelTimes, coverage_from_travel_times, travel_times_from_file
 
 Progress = Callable[[str, float | None], None]

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from siting._errors import SolverCapabilityError
+from siting.localsearch import supports_greedy
 from siting.solvers.base import SolveOptions, Solver, SolveResult, Status
-from siting.solvers.heuristic import supports_greedy
 
 if TYPE_CHECKING:
     from siting.model import MilpArrays, SitingModel
