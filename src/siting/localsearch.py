@@ -491,9 +491,9 @@ def merge_search(
     the ``neighbours`` columns that share the most covered weight with each of them, is a few
     times the plan size; HiGHS solves the model restricted to those columns (warm-started
     with the best plan, rows re-aggregated), and a local search polishes the result on the
-    full model. While time remains and the restricted problem was solved to optimality, the
-    neighbourhood doubles and the restricted solve repeats, so a long time limit approaches
-    the full model.
+    full model. While time remains, the restricted problem was solved to optimality and the
+    last widening improved the plan, the neighbourhood doubles and the restricted solve
+    repeats.
     """
     from siting.presolve import _drop_columns
     from siting.solvers import SolveOptions, Status, solve_model
@@ -510,6 +510,7 @@ def merge_search(
     for member in pool:
         keep |= member
     best = first
+    best_before = first.objective
     width = neighbours
     while True:  # widen the restricted set while the time allows and it is still partial
         chosen = keep | _neighbours(model, np.flatnonzero(keep), per_column=width)
@@ -527,9 +528,10 @@ def merge_search(
             )
             if polished.objective > best.objective:
                 best = polished
-        proven = solved.status is Status.OPTIMAL
-        if not proven or chosen.all():
-            break
+        improved = polished.objective > best_before if solved.values is not None else False
+        if solved.status is not Status.OPTIMAL or chosen.all() or not improved:
+            break  # unproven, complete, or a wider neighbourhood found nothing better
+        best_before = best.objective
         width *= 2
     return LocalSearchResult(
         opened=best.opened,
