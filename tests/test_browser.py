@@ -65,9 +65,16 @@ def pages(tmp_path_factory) -> dict[str, Path]:
     EXISTING.to_csv(tiny / "existing.csv", index=False)
     (tiny / "scenario.toml").write_text(SCENARIO.format(budget=300), encoding="utf-8")
     cli("sweep", tiny / "scenario.toml", "--budget", "150:600:4", "--out", root / "sweep", "-q")
+    # long service names (English with the Chinese in brackets), money in euros
+    toml = SCENARIO.format(budget=300).replace('key = "shop"', 'key = "express_point"')
+    toml = toml.replace('key = "care"', 'key = "elder_care"\nname = "老年康护/社区养老服务中心"')
+    (tiny / "long.toml").write_text(toml + '\n[report]\ncurrency = "EUR"\n', encoding="utf-8")
+    EXISTING.assign(service="express_point").to_csv(tiny / "existing.csv", index=False)
+    cli("run", tiny / "long.toml", "--out", root / "long", "-q", "--language", "en")
     return {
         "report": demo / "report.html",
         "report_en": english / "report.html",
+        "long": root / "long" / "report.html",
         "compare": root / "compare" / "compare.html",
         "sweep": root / "sweep" / "sweep.html",
         "summary": demo / "summary.json",
@@ -191,3 +198,23 @@ def test_sweep_renders(browser, pages):
         "return document.getElementById('sweep-table').dataset.monotone"
     )
     assert monotone == "true"
+
+
+@pytest.mark.parametrize("page", ["report", "report_en", "long", "compare", "sweep"])
+def test_chart_text_is_not_cut_off(browser, pages, page):
+    """Every title, name, label and legend entry of every chart lies inside its chart."""
+    open_page(browser, pages[page], f"{page}-charts")
+    outside = browser.execute_script(
+        "var out = [];"
+        "document.querySelectorAll('figure.chart svg').forEach(function (svg) {"
+        "  var box = svg.getBoundingClientRect();"
+        "  svg.querySelectorAll('text').forEach(function (t) {"
+        "    var r = t.getBoundingClientRect();"
+        "    if (r.width > 0 && (r.left < box.left - 1 || r.right > box.right + 1 ||"
+        "        r.top < box.top - 1 || r.bottom > box.bottom + 1)) { out.push(t.textContent); }"
+        "  });"
+        "});"
+        "return out;"
+    )
+    assert outside == []
+    assert browser.execute_script("return document.querySelectorAll('figure.chart svg').length")

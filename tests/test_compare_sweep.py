@@ -105,6 +105,32 @@ def test_compare_refuses_a_folder_that_is_not_its_own(write_scenario, tmp_path):
     assert (out / "notes.txt").read_text() == "keep me"
 
 
+def test_comparison_money_in_each_alternative_currency(write_scenario, tmp_path):
+    """Costs in the scenarios' currency; alternatives in different currencies are not charted."""
+    euro = SCENARIO.format(budget=300) + '\n[report]\ncurrency = "EUR"\n'
+    folders = {}
+    for name, toml in (("eur", euro), ("cny", SCENARIO.format(budget=300))):
+        folders[name] = tmp_path / name
+        scenario = write_scenario(toml=toml, folder=f"{name}-scn")
+        assert run_cli("run", scenario, "--out", folders[name], "-q").exit_code == 0
+    total = json.loads((folders["eur"] / "summary.json").read_text())["total_cost"]
+    same = tmp_path / "same"
+    assert run_cli("compare", folders["eur"], folders["eur"], "--out", same, "-q").exit_code == 0
+    md = (same / "compare.md").read_text()
+    assert f"| {total:,.0f} EUR | {total:,.0f} EUR |" in md and "CNY" not in md
+    assert (same / "charts" / "compare_cost.png").is_file()
+    comparison = json.loads((same / "comparison.json").read_text())
+    assert [a["currency"] for a in comparison["alternatives"]] == ["EUR", "EUR"]
+    mixed = tmp_path / "mixed"
+    assert run_cli("compare", folders["eur"], folders["cny"], "--out", mixed, "-q").exit_code == 0
+    md = (mixed / "compare.md").read_text()
+    assert f"| {total:,.0f} EUR | {total:,.0f} CNY |" in md
+    assert not (mixed / "charts" / "compare_cost.png").exists()
+    comparison = json.loads((mixed / "comparison.json").read_text())
+    # the same amount in another currency is a difference
+    assert f"Cost: {total:,.0f} EUR → {total:,.0f} CNY" in comparison["differences"]["tiny #2"]
+
+
 # --- sweep ----------------------------------------------------------------------------------
 
 
@@ -133,6 +159,33 @@ def test_budget_sweep_is_monotone_and_each_point_equals_a_run(write_scenario, tm
     assert table["marginal_per_10k"].iloc[1:].to_numpy() == pytest.approx(steps)
     md = (out / "sweep.md").read_text()
     assert "charts/sweep_coverage.png" in md and (out / "charts" / "sweep_coverage.png").is_file()
+
+
+@pytest.mark.parametrize(
+    ("language", "marginal"),
+    [("en", "Marginal weighted residents per 10,000 EUR"), ("zh", "边际加权新增覆盖（每万 EUR）")],
+)
+def test_sweep_money_in_the_scenario_currency(write_scenario, tmp_path, language, marginal):
+    toml = SCENARIO.format(budget=300) + '\n[report]\ncurrency = "EUR"\n'
+    out = tmp_path / "sweep"
+    outcome = run_cli(
+        "sweep",
+        write_scenario(toml=toml),
+        "--budget",
+        "150:600:4",
+        "--out",
+        out,
+        "-q",
+        "--language",
+        language,
+    )
+    assert outcome.exit_code == 0, outcome.output
+    assert json.loads((out / "sweep.json").read_text())["currency"] == "EUR"
+    md = (out / "sweep.md").read_text()
+    html = (out / "sweep.html").read_text()
+    for page in (md, html):
+        assert marginal in page and "600 EUR" in page
+        assert "CNY" not in page and "元" not in page
 
 
 def test_walk_sweep_reuses_coverage_and_grows_with_the_threshold(write_scenario, tmp_path):

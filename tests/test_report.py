@@ -16,8 +16,8 @@ from typer.testing import CliRunner
 
 from conftest import DEMAND, EXISTING, SCENARIO, SITES
 from siting.cli import app
-from siting.report import load_result, write_report
-from siting.report.i18n import fmt_int, fmt_pct
+from siting.report import charts, load_result, write_report
+from siting.report.i18n import fmt_int, fmt_money, fmt_pct, text
 
 runner = CliRunner()
 
@@ -130,6 +130,7 @@ def test_html_figures_equal_summary(result):
         assert figures[(key, "gained_population")] == fmt_int(s["gained_population"])
         assert figures[(key, "new_outlets")] == str(s["new_outlets"])
     assert figures[(None, "total_cost")] == f"{summary['total_cost']:,.0f} CNY"
+    assert summary["parameters"]["report"]["currency"] == "CNY"  # the default
 
 
 def test_markdown_figures_equal_summary(result):
@@ -186,8 +187,8 @@ def test_chinese_report(write_scenario, tmp_path):
     assert run_cli("run", scenario, "--out", out, "-q").exit_code == 0
     html = (out / "report.html").read_text(encoding="utf-8")
     md = (out / "report.md").read_text(encoding="utf-8")
-    for text in ("一刻钟便民生活圈选址报告", "政策指标检查", "各社区覆盖率", "规划后覆盖率"):
-        assert text in html and text in md
+    for phrase in ("一刻钟便民生活圈选址报告", "政策指标检查", "各社区覆盖率", "规划后覆盖率"):
+        assert phrase in html and phrase in md
     assert '<html lang="zh-CN">' in html
     # --language overrides the scenario
     out_en = tmp_path / "en"
@@ -242,6 +243,7 @@ def test_catchments_are_walk_circles(result):
         ('language = "fr"', "[report] language = 'fr'"),
         ('basic_services = ["bakery"]', "[report] basic_services names bakery"),
         ('tiles = "https://tiles.example/x.png"', "[report] tiles"),
+        ('currency = "euro"', "[report] currency: 'euro' is not a currency code"),
     ],
 )
 def test_bad_report_settings_exit_2_and_write_nothing(write_scenario, tmp_path, report, message):
@@ -264,8 +266,6 @@ def test_bad_language_option(write_scenario, tmp_path):
 def test_cjk_glyphs_render_in_charts():
     """A Chinese service name is drawn with real glyphs, not empty boxes (tofu)."""
     import matplotlib.pyplot as plt
-
-    from siting.report import charts
 
     font = charts.cjk_font()
     if font is None:
@@ -290,3 +290,166 @@ def test_cjk_glyphs_render_in_charts():
         assert not np.array_equal(glyph, tofu)
     assert not np.array_equal(glyphs[0], glyphs[1])
     assert not np.array_equal(glyphs[1], glyphs[2])
+
+
+# --- money in the scenario's currency --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "language", "currency", "expected"),
+    [
+        (1_500_000, "en", "CNY", "1,500,000 CNY"),
+        (1_500_000, "en", "EUR", "1,500,000 EUR"),
+        (1_500_000, "zh", "CNY", "150.0 万元"),
+        (9_000, "zh", "CNY", "9,000 元"),
+        (1_500_000, "zh", "EUR", "150.0 万 EUR"),
+        (9_000, "zh", "USD", "9,000 USD"),
+        (None, "en", "EUR", "–"),
+    ],
+)
+def test_fmt_money(value, language, currency, expected):
+    assert fmt_money(value, language, currency) == expected
+
+
+def test_money_axis_names_the_currency_once():
+    english = charts.money_formatter("en", "EUR", top=2_000_000)
+    assert english(1_500_000, 0) == "1,500k" and english(0, 0) == "0"
+    assert english.get_offset() == "EUR"
+    chinese = charts.money_formatter("zh", "CNY", top=2_000_000)
+    assert chinese(1_500_000, 0) == "150万" and chinese.get_offset() == "元"
+    assert charts.money_formatter("zh", "EUR", top=2_000_000).get_offset() == "EUR"
+    assert charts.money_formatter("en", "USD", top=500).get_offset() == "USD"
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_reports_use_the_scenario_currency(write_scenario, tmp_path, language):
+    toml = SCENARIO.format(budget=300) + f'\n[report]\nlanguage = "{language}"\ncurrency = "eur"\n'
+    out = tmp_path / "out"
+    outcome = run_cli("run", write_scenario(toml=toml), "--out", out, "-q")
+    assert outcome.exit_code == 0, outcome.output
+    summary = json.loads((out / "summary.json").read_text())
+    # recorded with the result, so that reports built from the folder know it
+    assert summary["parameters"]["report"]["currency"] == "EUR"
+    total = f"{summary['total_cost']:,.0f} EUR"
+    html = (out / "report.html").read_text(encoding="utf-8")
+    md = (out / "report.md").read_text(encoding="utf-8")
+    assert parse(out / "report.html").figures[(None, "total_cost")] == total
+    assert f"| {total} |" in md  # the cost table's total
+    assert f"| {text('currency', language)} | EUR |" in md
+    for page in (html, md):
+        assert "CNY" not in page and "元" not in page
+    payload = json.loads(
+        re.search(r'<script id="map-data" type="application/json">(.*?)</script>', html).group(1)
+    )
+    assert payload["sites"] and all(s["money"]["cost"].endswith(" EUR") for s in payload["sites"])
+    # rebuilt from the folder's files alone: the same currency
+    (out / "report.md").unlink()
+    write_report(out)
+    assert (out / "report.md").read_text(encoding="utf-8") == md
+
+
+def test_communities_check_names_the_model_key(write_scenario, tmp_path):
+    """Without communities the check is not applicable and says which key to set."""
+    out = tmp_path / "out"
+    assert run_cli("run", write_scenario(), "--out", out, "-q").exit_code == 0
+    assert parse(out / "report.html").checks["communities"] == "na"
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert text("check_no_group", "en") in html
+    for language in ("en", "zh"):
+        assert "[model] community" in text("check_no_group", language)
+        assert "[report] group" not in text("check_no_group", language)
+
+
+# --- charts: nothing cut off -----------------------------------------------------------------
+
+LONG_NAMES = [
+    "Postal and express point (parcel lockers) (邮政快递综合服务点/智能信包箱)",
+    "Elderly care and rehabilitation (老年康护/社区养老服务中心)",
+    "Convenience store (便利店（社区超市）)",
+]
+
+
+def test_wrap_breaks_between_words_and_chinese_characters():
+    english = LONG_NAMES[0]
+    lines = charts.wrap(english, 300, 10).split("\n")
+    assert len(lines) == 2
+    assert all(charts.text_width(line, 10) <= 300 for line in lines)
+    assert " ".join(lines).split() == english.split()  # at spaces: no word is broken
+    lines = charts.wrap(english, 150, 10).split("\n")  # the Chinese name is wider than that
+    assert all(charts.text_width(line, 10) <= 150 for line in lines)
+    assert "".join(lines).replace(" ", "") == english.replace(" ", "")
+    chinese = "各业态覆盖率（规划前后）" * 3
+    lines = charts.wrap(chinese, 120, 12, weight="bold").split("\n")
+    assert len(lines) > 2 and "".join(lines) == chinese
+    assert all(charts.text_width(line, 12, weight="bold") <= 120 for line in lines)
+    assert not any(line.startswith("）") or line.endswith("（") for line in lines)
+    assert (
+        charts.wrap("a_service_key_that_cannot_break", 20, 10) == "a_service_key_that_cannot_break"
+    )
+
+
+def svg_text_outside(svg: str) -> list[str]:
+    """Lines of an SVG chart's text that reach beyond the chart (horizontal text only)."""
+    import xml.etree.ElementTree as ET
+
+    root = ET.fromstring(svg)
+    width = float(root.attrib["viewBox"].split()[2])
+    outside = []
+    for node in root.iter("{http://www.w3.org/2000/svg}text"):
+        style = dict(
+            part.split(":", 1) for part in node.attrib.get("style", "").split(";") if ":" in part
+        )
+        style = {k.strip(): v.strip() for k, v in style.items()}
+        if "rotate(-0 " not in node.attrib.get("transform", "rotate(-0 "):
+            continue  # vertical axis labels
+        line = "".join(node.itertext())
+        size = float(style["font-size"].removesuffix("px"))
+        weight = "bold" if style.get("font-weight") == "700" else "normal"
+        extent = charts.text_width(line, size, weight=weight) * 72 / 100  # SVG units: points
+        x = float(node.attrib["x"])
+        left = {"start": x, "middle": x - extent / 2, "end": x - extent}[
+            style.get("text-anchor", "start")
+        ]
+        if left < -1 or left + extent > width + 1:
+            outside.append(line)
+    return outside
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_chart_titles_and_names_stay_inside_the_chart(language):
+    """Long titles and service names wrap instead of running off the chart (SVG and PNG)."""
+    title = text("gain_by_service", language) * 4
+    money = [fmt_money(v, language, "EUR") for v in (1_000_000, 200_000, 0)]
+    made = [
+        charts.coverage_chart(
+            LONG_NAMES, [10, 20, 30], [95, 60, 70], target_pct=80, language=language
+        ),
+        charts.bar_chart("gain", title, LONG_NAMES, [6_389, 914, 0]),
+        charts.bar_chart(
+            "cost",
+            text("cost_breakdown", language),
+            LONG_NAMES,
+            [1_000_000, 200_000, 0],
+            formatter=charts.money_formatter(language, "EUR", top=1_000_000),
+            value_labels=money,
+        ),
+        charts.grouped_chart(
+            "compare",
+            title,
+            LONG_NAMES,
+            [(f"alternative with a long name {i}", [90, 50, 10]) for i in range(4)],
+            target_pct=80,
+        ),
+        charts.curve_chart(
+            "sweep",
+            title,
+            [1e6, 2e6, 3e6],
+            [(name, [10, 20, 30]) for name in LONG_NAMES * 2],
+            xlabel=text("budget", language),
+            ylabel=text("coverage_pct", language),
+            bars=(text("marginal", language, step="10,000 EUR"), [0, 5, 3]),
+            x_formatter=charts.money_formatter(language, "EUR", top=3e6),
+        ),
+    ]
+    for chart in made:
+        assert svg_text_outside(chart.svg) == [], chart.name

@@ -8,6 +8,7 @@ reported as one line naming the file, the key, the bad value and the fix.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -488,9 +489,12 @@ class ReportSpec(_Section):
     ``basic_services`` lists the 基本保障类 service keys (default: the services whose catalog
     category is basic); ``tiles`` is a base-map tile URL template
     (``https://.../{z}/{x}/{y}.png``), off by default so that reports need no network.
+    ``currency`` is the three-letter code (ISO 4217) of the scenario's money, CNY by default:
+    reports write CNY as 万元/元 in Chinese and every other currency by its code.
     """
 
     language: Literal["zh", "en"] = "en"
+    currency: str = "CNY"
     resident_share_pct: Annotated[float, Field(gt=0, le=100)] = 80.0
     outlets_per_circle: Annotated[int, Field(ge=1)] = 10
     basic_services: list[Key] | None = None
@@ -504,6 +508,18 @@ class ReportSpec(_Section):
             msg = "must be a tile URL template with {z}, {x} and {y}, e.g. https://host/{z}/{x}/{y}.png"
             raise ValueError(msg)
         return tiles
+
+    @field_validator("currency")
+    @classmethod
+    def _currency_code(cls, currency: str) -> str:
+        code = currency.strip().upper()
+        if not re.fullmatch(r"[A-Z]{3}", code):
+            msg = (
+                f"{currency!r} is not a currency code; use the three-letter (ISO 4217) code, "
+                'e.g. "CNY", "EUR" or "USD"'
+            )
+            raise ValueError(msg)
+        return code
 
 
 class Scenario(_Section):

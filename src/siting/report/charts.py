@@ -1,5 +1,9 @@
 """Static charts with matplotlib: PNG for report.md, SVG (text kept as text) for report.html.
 
+Every chart is :data:`WIDTH` inches wide; its title starts at the figure's left edge and, like
+long service names and legend entries, is wrapped (between words, or between Chinese
+characters) to fit the figure, so nothing is cut off however long the names are.
+
 Chinese labels need a CJK font. :func:`cjk_font` looks for one among the fonts matplotlib knows
 and the system's font files (Noto Sans CJK from Debian's ``fonts-noto-cjk``, Source Han Sans,
 WenQuanYi, Microsoft YaHei, SimHei, PingFang ...), or takes the file named by the environment
@@ -10,6 +14,7 @@ charts switch to English labels and service keys rather than draw empty boxes.
 from __future__ import annotations
 
 import io
+import math
 import os
 import re
 from collections.abc import Sequence
@@ -25,10 +30,13 @@ mpl.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib import font_manager
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter
+from matplotlib.font_manager import FontProperties
+from matplotlib.textpath import text_to_path
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from siting.report.i18n import Language, has_cjk, text
+from siting.report.i18n import Language, has_cjk, money_unit, text
 
 CJK_FAMILIES = (
     "Noto Sans CJK SC",
@@ -53,6 +61,13 @@ CJK_FILE = re.compile(
 )
 PROBE = "菜市场早餐店养老服务快递"
 BASE_FAMILY = "DejaVu Sans"
+
+WIDTH = 7.5  # inches
+PAD = 8.0  # pixels (at the figure's 100 dpi) between the figure's edge and its title
+TITLE_SIZE = 12.0
+LABEL_SIZE = 10.0
+LEGEND_SIZE = 8.0
+LABEL_SHARE = 0.38  # of the figure's width, at most, for the names next to the bars
 
 BEFORE = "#b8c7d9"
 AFTER = "#1f5f9e"
@@ -116,20 +131,118 @@ class Chart:
 
 def _style() -> Any:
     # A list of families: matplotlib draws each glyph with the first family that has it.
-    family = [BASE_FAMILY] + ([cjk_font()] if cjk_font() else [])
+    # The generic sans-serif comes last so that a browser without these fonts (SVG text is drawn
+    # by the browser) falls back to Arial, Helvetica or its own sans-serif, not a serif font.
+    family = [BASE_FAMILY] + ([cjk_font()] if cjk_font() else []) + ["sans-serif"]
     return {
         "font.family": family,
-        "font.size": 10,
+        "font.sans-serif": [BASE_FAMILY, "Arial", "Helvetica"],
+        "font.size": LABEL_SIZE,
         "axes.spines.top": False,
         "axes.spines.right": False,
         "axes.edgecolor": "#888888",
-        "axes.titlesize": 12,
-        "axes.titleweight": "bold",
-        "axes.titlelocation": "left",
+        "figure.titlesize": TITLE_SIZE,
+        "figure.titleweight": "bold",
         "svg.fonttype": "none",
         "svg.hashsalt": "siting",
         "figure.dpi": 100,
     }
+
+
+# Where a word too long for a line may break: between Chinese characters, opening brackets
+# staying with what follows them, closing brackets and punctuation with what precedes them.
+_IDEOGRAPHS = "\u3400-\u9fff\uf900-\ufaff"
+_OPENING = re.escape("([{（【《「『“‘")
+_CLOSING = re.escape(")]}）】》」』”’，。、：；！？,.:;!?%")
+_PIECE = re.compile(rf"[{_OPENING}]*(?:[{_IDEOGRAPHS}]|[^{_IDEOGRAPHS}{_OPENING}]+)[{_CLOSING}]*|.")
+
+
+def wrap(label: str, width: float, size: float, *, weight: str = "normal") -> str:
+    """``label`` with line breaks so that no line is wider than ``width`` pixels at 100 dpi.
+
+    Measured with the charts' fonts at ``size`` points. Lines break at spaces; a word wider
+    than a line (Chinese has no spaces) also breaks between its Chinese characters. A word
+    that cannot break (``express_point``) keeps a line of its own, however wide.
+    """
+
+    def fits(line: str) -> bool:
+        return text_width(line, size, weight=weight) <= width
+
+    lines = []
+    for paragraph in label.split("\n"):
+        line = ""
+        for word in paragraph.split():
+            joined = f"{line} {word}" if line else word
+            if fits(joined):
+                line = joined
+            elif fits(word):
+                lines.append(line)
+                line = word
+            else:  # fill the line, then break between the word's Chinese characters
+                separator = " " if line else ""
+                for piece in _PIECE.findall(word):
+                    if line and not fits(line + separator + piece):
+                        lines.append(line)
+                        line = piece
+                    else:
+                        line += separator + piece
+                    separator = ""
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def text_width(line: str, size: float, *, weight: str = "normal") -> float:
+    """The width in pixels (at the charts' 100 dpi) of one line of text in the charts' fonts."""
+    with mpl.rc_context(_style()):
+        font = FontProperties(size=size, weight=weight)
+    points, _, _ = text_to_path.get_text_width_height_descent(line, font, ismath=False)
+    return points * 100 / 72
+
+
+def _figure(title: str, height: float) -> tuple[Figure, Axes]:
+    """A figure with one plot and ``title`` at its top left, wrapped to the figure's width.
+
+    The title belongs to the figure, not the plot, so that it starts at the figure's left
+    edge whatever the width of the names left of the plot. ``height`` is in inches for a
+    one-line title; each further line of the title adds its height.
+    """
+    shown = wrap(title, WIDTH * 100 - 2 * PAD, TITLE_SIZE, weight="bold")
+    extra = shown.count("\n") * TITLE_SIZE * 1.3 / 72
+    fig, ax = plt.subplots(figsize=(WIDTH, height + extra))
+    fig.suptitle(
+        shown,
+        x=PAD / (WIDTH * 100),
+        y=1 - PAD / (100 * (height + extra)),
+        ha="left",
+        va="top",
+    )
+    return fig, ax
+
+
+def _names(names: Sequence[str]) -> list[str]:
+    """Names next to bars, wrapped to at most :data:`LABEL_SHARE` of the figure's width."""
+    return [wrap(n, LABEL_SHARE * WIDTH * 100, LABEL_SIZE) for n in names]
+
+
+def _lines(labels: Sequence[str]) -> int:
+    """The most lines any of ``labels`` takes."""
+    return max((label.count("\n") + 1 for label in labels), default=1)
+
+
+def _legend_layout(labels: Sequence[str], most: int) -> tuple[list[str], int]:
+    """Legend entries wrapped to fit the figure's width in columns, and how many columns.
+
+    As many columns as fit, up to ``most``; with too little room for even two, entries are
+    wrapped to half the width.
+    """
+    room = WIDTH * 100 - 2 * PAD
+    handle = 5.0 * LEGEND_SIZE * 100 / 72  # the marker, its gap and the space between columns
+    widest = max((text_width(label, LEGEND_SIZE) for label in labels), default=0.0)
+    for columns in range(max(1, min(most, len(labels))), 1, -1):
+        if widest <= room / columns - handle:
+            return list(labels), columns
+    columns = min(2, max(1, len(labels)))
+    return [wrap(lb, room / columns - handle, LEGEND_SIZE) for lb in labels], columns
 
 
 def _finish(fig: Figure, name: str, title: str) -> Chart:
@@ -146,8 +259,9 @@ def _finish(fig: Figure, name: str, title: str) -> Chart:
     return Chart(name=name, title=title, png=png.getvalue(), svg=markup)
 
 
-def _height(rows: float) -> float:
-    return 1.2 + 0.45 * max(rows, 1)
+def _height(rows: float, lines: float = 1) -> float:
+    """Inches for ``rows`` bars whose names take up to ``lines`` lines each."""
+    return 1.2 + max(rows, 1) * max(0.45, 0.2 * lines + 0.12)
 
 
 def coverage_chart(
@@ -161,7 +275,8 @@ def coverage_chart(
     """Horizontal bars: share covered per service before and after the plan, with the target."""
     title = text("coverage_by_service", language)
     with mpl.rc_context(_style()):
-        fig, ax = plt.subplots(figsize=(7.5, _height(2 * len(names))))
+        shown = _names(names)
+        fig, ax = _figure(title, _height(2 * len(names), _lines(shown) / 2) + 0.25)
         y = np.arange(len(names))[::-1]
         ax.barh(y + 0.2, before, height=0.38, color=BEFORE, label=text("before", language))
         ax.barh(y - 0.2, after, height=0.38, color=AFTER, label=text("after", language))
@@ -178,14 +293,15 @@ def coverage_chart(
                 fontsize=8,
                 va="bottom",
             )
-        ax.set_yticks(y, list(names))
+        ax.set_yticks(y, shown)
         ax.set_xlim(0, 108)
         ax.set_ylim(-0.7, len(names) - 0.1)
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0f}%"))
         ax.grid(axis="x", color=GRID)
         ax.set_axisbelow(True)
-        ax.legend(loc="lower right", frameon=False, fontsize=8)
-        ax.set_title(title)
+        ax.legend(
+            loc="lower right", bbox_to_anchor=(1, 1), ncol=2, frameon=False, fontsize=LEGEND_SIZE
+        )
         return _finish(fig, "coverage", title)
 
 
@@ -201,20 +317,21 @@ def bar_chart(
 ) -> Chart:
     """Horizontal bars with value labels (residents gained, costs)."""
     with mpl.rc_context(_style()):
-        fig, ax = plt.subplots(figsize=(7.5, _height(len(names))))
+        shown_names = _names(names)
+        fig, ax = _figure(title, _height(len(names), _lines(shown_names)))
         y = np.arange(len(names))[::-1]
         ax.barh(y, values, height=0.6, color=colour)
         top = max(values, default=0) or 1
         shown = value_labels or [f"{v:,.0f}" for v in values]
         for yy, v, label in zip(y, values, shown, strict=True):
             ax.text(v + top * 0.01, yy, label, va="center", fontsize=8)
-        ax.set_yticks(y, list(names))
+        ax.set_yticks(y, shown_names)
         ax.set_xlim(0, top * 1.22)
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=6))  # wide tick labels: 1,500,000
         if formatter:
             ax.xaxis.set_major_formatter(formatter)
         ax.grid(axis="x", color=GRID)
         ax.set_axisbelow(True)
-        ax.set_title(title)
         return _finish(fig, name, title)
 
 
@@ -227,7 +344,7 @@ def circle_chart(
     total = sum(reached_before) or 1.0
     colours = plt.get_cmap("Blues")(np.linspace(0.15, 0.95, K + 1))
     with mpl.rc_context(_style()):
-        fig, ax = plt.subplots(figsize=(7.5, 2.6))
+        fig, ax = _figure(title, 2.6)
         rows = [
             (text("after", language), reached_after),
             (text("before", language), reached_before),
@@ -267,7 +384,6 @@ def circle_chart(
             fontsize=8,
             title_fontsize=8,
         )
-        ax.set_title(title)
         return _finish(fig, "complete_circle", title)
 
 
@@ -280,27 +396,41 @@ def grouped_chart(
     target_pct: float | None = None,
     colours: Sequence[str] | None = None,
 ) -> Chart:
-    """Horizontal grouped bars: one group per service, one bar per alternative (percent)."""
+    """Horizontal grouped bars: one group per service, one bar per alternative (percent).
+
+    A NaN value draws no bar (an alternative without that service).
+    """
     with mpl.rc_context(_style()):
-        fig, ax = plt.subplots(figsize=(7.5, _height(len(names) * max(1, len(series)) * 0.7)))
+        shown = _names(names)
+        entries, columns = _legend_layout([label for label, _ in series], most=4)
+        per_service = 0.7 * max(1, len(series))  # rows of bars
+        legend_rows = math.ceil(len(entries) / columns) * _lines(entries)
+        inches = _height(len(names) * per_service, _lines(shown) / per_service)
+        fig, ax = _figure(title, inches + 0.17 * legend_rows)
         y = np.arange(len(names))[::-1]
         height = 0.8 / max(1, len(series))
         palette = list(colours or plt.get_cmap("tab10")(np.arange(len(series))))
-        for i, (label, values) in enumerate(series):
+        for i, ((_, values), label) in enumerate(zip(series, entries, strict=True)):
             offset = 0.4 - height * (i + 0.5)
             colour = palette[i % len(palette)]
             ax.barh(y + offset, values, height=height * 0.92, color=colour, label=label)
             for yy, v in zip(y, values, strict=True):
-                ax.text(v + 1, yy + offset, f"{v:.1f}%", va="center", fontsize=7)
+                if math.isfinite(v):  # NaN: the alternative lacks the service
+                    ax.text(v + 1, yy + offset, f"{v:.1f}%", va="center", fontsize=7)
         if target_pct is not None:
             ax.axvline(target_pct, color=ACCENT, linestyle="--", linewidth=1)
-        ax.set_yticks(y, list(names))
+        ax.set_yticks(y, shown)
         ax.set_xlim(0, 110)
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0f}%"))
         ax.grid(axis="x", color=GRID)
         ax.set_axisbelow(True)
-        ax.legend(loc="lower right", frameon=False, fontsize=8)
-        ax.set_title(title)
+        ax.legend(
+            loc="lower right",
+            bbox_to_anchor=(1, 1),
+            ncol=columns,
+            frameon=False,
+            fontsize=LEGEND_SIZE,
+        )
         return _finish(fig, name, title)
 
 
@@ -318,7 +448,9 @@ def curve_chart(
 ) -> Chart:
     """Lines over a swept parameter (coverage per service), optional bars on a second axis."""
     with mpl.rc_context(_style()):
-        fig, ax = plt.subplots(figsize=(7.5, 4.2 + 0.2 * ((len(lines) + 2) // 3)))
+        entries, columns = _legend_layout([label for label, _ in lines], most=3)
+        legend_rows = math.ceil(len(entries) / columns) * _lines(entries)
+        fig, ax = _figure(title, 4.0 + 0.17 * legend_rows)
         if bars is not None and len(x) > 1:
             twin = ax.twinx()
             width = 0.6 * float(np.min(np.diff(np.asarray(x, dtype=float)))) if len(x) > 1 else 1
@@ -329,7 +461,7 @@ def curve_chart(
             ax.set_zorder(twin.get_zorder() + 1)
             ax.patch.set_visible(False)
         colours = plt.get_cmap("tab10")(np.arange(len(lines)))
-        for i, (label, values) in enumerate(lines):
+        for i, ((_, values), label) in enumerate(zip(lines, entries, strict=True)):
             ax.plot(x, values, marker="o", markersize=4, color=colours[i], label=label)
         if marker_x is not None:
             ax.axvline(marker_x, color=ACCENT, linestyle="--", linewidth=1)
@@ -340,9 +472,12 @@ def curve_chart(
         ax.grid(color=GRID)
         ax.set_axisbelow(True)
         ax.legend(
-            loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=3, frameon=False, fontsize=8
+            loc="upper center",
+            bbox_to_anchor=(0.5, -0.16),
+            ncol=columns,
+            frameon=False,
+            fontsize=LEGEND_SIZE,
         )
-        ax.set_title(title)
         return _finish(fig, name, title)
 
 
@@ -351,10 +486,17 @@ def count_formatter() -> FuncFormatter:
     return FuncFormatter(lambda v, _: f"{v:,.0f}")
 
 
-def money_formatter(language: Language, *, top: float = 0.0) -> FuncFormatter:
-    """Axis ticks in 万元 (Chinese) or thousands of CNY (English); plain below 10,000."""
+def money_formatter(language: Language, currency: str, *, top: float = 0.0) -> FuncFormatter:
+    """Axis ticks for money: ``150万`` (Chinese) or ``1,500k`` (English); plain below 10,000.
+
+    The currency (``元`` for CNY in Chinese, else its code, e.g. ``EUR``) is written once, at
+    the end of the axis (the axis' offset text).
+    """
     if abs(top) < 10_000:
-        return count_formatter()
-    if language == "zh":
-        return FuncFormatter(lambda v, _: f"{v / 10_000:,.0f}万")
-    return FuncFormatter(lambda v, _: f"{v / 1_000:,.0f}k")
+        formatter = count_formatter()
+    elif language == "zh":
+        formatter = FuncFormatter(lambda v, _: f"{v / 10_000:,.0f}万" if v else "0")
+    else:
+        formatter = FuncFormatter(lambda v, _: f"{v / 1_000:,.0f}k" if v else "0")
+    formatter.set_offset_string(money_unit(language, currency))
+    return formatter

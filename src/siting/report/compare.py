@@ -16,7 +16,7 @@ import numpy as np
 
 from siting.report import charts
 from siting.report.data import ResultData
-from siting.report.figures import complete_circle, labels
+from siting.report.figures import ReportSettings, complete_circle, labels
 from siting.report.html import asset, common_context, environment, script_json
 from siting.report.i18n import Language, fmt_int, fmt_money, fmt_pct, status_label, text
 from siting.report.markdown import CHARTS, table
@@ -34,6 +34,10 @@ class Alternative:
     data: ResultData
     link: str | None = None
 
+    def money(self, value: float | None, language: Language) -> str:
+        """Money of this alternative, in its own currency."""
+        return fmt_money(value, language, self.data.currency)
+
 
 @dataclass(frozen=True)
 class Comparison:
@@ -45,6 +49,12 @@ class Comparison:
     common_sites: list[str]
     only_sites: dict[str, list[str]]
     differences: dict[str, list[str]]
+
+    @property
+    def currency(self) -> str | None:
+        """The currency all alternatives share; None if their money is in different currencies."""
+        currencies = {a.data.currency for a in self.alternatives}
+        return currencies.pop() if len(currencies) == 1 else None
 
     @property
     def identical(self) -> bool:
@@ -69,6 +79,7 @@ class Comparison:
                     "status": a.data.summary.get("status"),
                     "objective": a.data.summary.get("objective"),
                     "total_cost": a.data.summary.get("total_cost"),
+                    "currency": a.data.currency,
                     "sites_used": a.data.summary.get("sites_used"),
                     "new_outlets": a.data.summary.get("new_outlets"),
                     "coverage_pct": {k: self.coverage(a.label, k) for k in self.services},
@@ -146,8 +157,9 @@ def _differences(
             change = f"{sa['coverage_pct']:.1f}% → {sb['coverage_pct']:.1f}% ({delta:+.1f})"
             lines.append(f"{names[key]}: {change}")
     cost_a, cost_b = float(a.get("total_cost") or 0), float(b.get("total_cost") or 0)
-    if abs(cost_a - cost_b) > 1e-6 * max(1.0, cost_a):
-        change = f"{fmt_money(cost_a, language)} → {fmt_money(cost_b, language)}"
+    other_currency = first.data.currency != other.data.currency
+    if other_currency or abs(cost_a - cost_b) > 1e-6 * max(1.0, cost_a):
+        change = f"{first.money(cost_a, language)} → {other.money(cost_b, language)}"
         lines.append(f"{text('cost', language)}: {change}")
     if a.get("new_outlets") != b.get("new_outlets"):
         lines.append(
@@ -209,20 +221,24 @@ def _charts(comparison: Comparison, language: Language) -> list[charts.Chart]:
     series = [
         (
             charts.drawable(a.label, f"#{i + 1}"),
-            [comparison.coverage(a.label, k) or 0.0 for k in comparison.services],
+            [_or_nan(comparison.coverage(a.label, k)) for k in comparison.services],
         )
         for i, a in enumerate(comparison.alternatives)
     ]
+    first = ReportSettings.from_data(comparison.alternatives[0].data, language=lang)
     made = [
         charts.grouped_chart(
             "compare_coverage",
             text("coverage_after", lang),
             names,
             series,
-            target_pct=80.0,
+            target_pct=first.resident_share_pct,
             colours=ALT_COLOURS,
         )
     ]
+    currency = comparison.currency
+    if currency is None:  # bars of different currencies cannot be compared
+        return made
     costs = [float(a.data.summary.get("total_cost") or 0) for a in comparison.alternatives]
     made.append(
         charts.bar_chart(
@@ -230,12 +246,17 @@ def _charts(comparison: Comparison, language: Language) -> list[charts.Chart]:
             text("cost", lang),
             [s[0] for s in series],
             costs,
-            formatter=charts.money_formatter(lang, top=max(costs, default=0.0)),
-            value_labels=[fmt_money(c, lang) for c in costs],
+            formatter=charts.money_formatter(lang, currency, top=max(costs, default=0.0)),
+            value_labels=[fmt_money(c, lang, currency) for c in costs],
             colour="#6a51a3",
         )
     )
     return made
+
+
+def _or_nan(value: float | None) -> float:
+    """A figure for a chart: NaN (no bar) where an alternative lacks the service."""
+    return float("nan") if value is None else value
 
 
 def summary_rows(comparison: Comparison, language: Language) -> list[tuple[str, list[str]]]:
@@ -252,12 +273,12 @@ def summary_rows(comparison: Comparison, language: Language) -> list[tuple[str, 
     )
     row(
         text("cost", language),
-        [fmt_money(a.data.summary.get("total_cost"), language) for a in alts],
+        [a.money(a.data.summary.get("total_cost"), language) for a in alts],
     )
     row(
         text("budget", language),
         [
-            fmt_money(a.data.summary["budget"], language)
+            a.money(a.data.summary["budget"], language)
             if a.data.summary.get("budget") is not None
             else text("no_budget", language)
             for a in alts

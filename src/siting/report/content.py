@@ -60,6 +60,10 @@ class RunReport:
         """A phrase in the report's language."""
         return text(key, self.language, **values)
 
+    def money(self, value: float | None) -> str:
+        """Money in the report's language and the scenario's currency."""
+        return self.settings.money(value)
+
     @property
     def services(self) -> list[ServiceInfo]:
         """The services, in scenario order."""
@@ -67,15 +71,15 @@ class RunReport:
 
     def headline(self) -> str:
         """One paragraph a planner can read aloud: money, outlets, the largest gain, the circle."""
-        s, lang = self.data.summary, self.language
+        s = self.data.summary
         if not self.services or not s.get("selected"):
             return ""
         best = max(self.services, key=lambda sv: sv.gained)
         budget = s.get("budget")
         return self.t(
             "headline",
-            cost=fmt_money(s.get("total_cost"), lang),
-            budget=fmt_money(budget, lang) if budget is not None else self.t("no_budget"),
+            cost=self.money(s.get("total_cost")),
+            budget=self.money(budget) if budget is not None else self.t("no_budget"),
             sites=fmt_int(s.get("sites_used")),
             outlets=fmt_int(s.get("new_outlets")),
             best=self.names[best.key],
@@ -98,9 +102,9 @@ class RunReport:
             ),
             (
                 self.t("cost"),
-                fmt_money(s.get("total_cost"), lang),
+                self.money(s.get("total_cost")),
                 f"{self.t('budget')} "
-                + (fmt_money(budget, lang) if budget is not None else self.t("no_budget")),
+                + (self.money(budget) if budget is not None else self.t("no_budget")),
             ),
             (
                 self.t("new_outlets"),
@@ -149,7 +153,7 @@ class RunReport:
 
     def parameter_rows(self) -> list[tuple[str, str]]:
         """Scenario-wide parameters: description, walk rule, budget, solve settings."""
-        p, lang = self.data.parameters, self.language
+        p = self.data.parameters
         rows = []
         if p.get("description"):
             rows.append((self.t("description"), str(p["description"])))
@@ -161,9 +165,10 @@ class RunReport:
         rows.append(
             (
                 self.t("budget"),
-                fmt_money(budget, lang) if budget is not None else self.t("no_budget"),
+                self.money(budget) if budget is not None else self.t("no_budget"),
             )
         )
+        rows.append((self.t("currency"), self.settings.currency))
         solve = p.get("solve") or {}
         if solve:
             rows.append((self.t("solver"), str(solve.get("solver"))))
@@ -199,7 +204,7 @@ class RunReport:
                     "speed": f"{spec['speed_m_per_s']}" if spec.get("speed_m_per_s") else "",
                     "segment": segment_label(sv.segment, self.language),
                     "priority": f"{spec.get('priority', '')}",
-                    "fit_out": fmt_money(spec.get("fit_out_cost"), self.language),
+                    "fit_out": self.money(spec.get("fit_out_cost")),
                     "limits": f"{spec.get('min_new', 0)} / {'–' if max_new is None else max_new}",
                     "floor_area": f"{spec.get('floor_area_m2', 0):g}",
                 }
@@ -278,8 +283,10 @@ def _charts(
             text("cost_breakdown", lang),
             cost_names,
             cost_values,
-            formatter=charts.money_formatter(lang, top=max(cost_values, default=0.0)),
-            value_labels=[fmt_money(v, lang) for v in cost_values],
+            formatter=charts.money_formatter(
+                lang, settings.currency, top=max(cost_values, default=0.0)
+            ),
+            value_labels=[fmt_money(v, lang, settings.currency) for v in cost_values],
             colour="#6a51a3",
         )
     )

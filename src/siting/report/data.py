@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from siting._errors import DataValidationError
+from siting.report.i18n import DEFAULT_CURRENCY
 
 SUMMARY = "summary.json"
 SITES = "selected_sites.csv"
@@ -92,6 +93,11 @@ class ResultData:
         """The scenario's ``[report]`` table as written (empty for library runs)."""
         settings = self.parameters.get("report")
         return settings if isinstance(settings, dict) else {}
+
+    @property
+    def currency(self) -> str:
+        """The currency of the result's money (``[report] currency``; CNY when not recorded)."""
+        return str(self.report_settings.get("currency") or DEFAULT_CURRENCY)
 
     @property
     def services(self) -> list[ServiceInfo]:

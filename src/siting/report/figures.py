@@ -2,8 +2,9 @@
 
 - :func:`complete_circle`: residents who reach every service (and how many services each
   resident reaches), before and after the plan;
-- :func:`community_table`: per community (a demand column chosen in ``[report] group``), the
-  share of residents covered per service, the complete-circle share and the new outlets there;
+- :func:`community_table`: per community (the demand column named by ``[model] community``),
+  the share of residents covered per service, the complete-circle share and the new outlets
+  there;
 - :func:`policy_checks`: the targets of the pilot plans that the data allows to check.
 """
 
@@ -19,7 +20,15 @@ import pandas as pd
 from scipy.spatial import cKDTree
 
 from siting.report.data import ResultData, ServiceInfo
-from siting.report.i18n import Language, category, fmt_money, fmt_pct, service_label, text
+from siting.report.i18n import (
+    DEFAULT_CURRENCY,
+    Language,
+    category,
+    fmt_money,
+    fmt_pct,
+    service_label,
+    text,
+)
 
 
 @dataclass(frozen=True)
@@ -27,10 +36,12 @@ class ReportSettings:
     """What a report checks and how it speaks (``[report]`` and ``[model]`` of the scenario).
 
     ``group`` is ``[model] community``; ``communities_target_pct`` is ``[model]
-    community_target_pct`` (80 % when not set, Fuzhou's target); the rest is ``[report]``.
+    community_target_pct`` (80 % when not set, Fuzhou's target); the rest is ``[report]``
+    (``currency``: the code of the money's currency, CNY by default).
     """
 
     language: Language = "en"
+    currency: str = DEFAULT_CURRENCY
     group: str | None = None
     resident_share_pct: float = 80.0
     communities_target_pct: float = 80.0
@@ -57,6 +68,7 @@ class ReportSettings:
         }
         return cls(
             language=cast(Language, lang),
+            currency=data.currency,
             group=model.get("community"),
             resident_share_pct=float(given.get("resident_share_pct", 80.0)),
             communities_target_pct=float(model.get("community_target_pct") or 80.0),
@@ -79,6 +91,10 @@ class ReportSettings:
     def is_basic(self, key: str) -> bool:
         """True for a basic (基本保障类) service."""
         return self.category(key) == "basic"
+
+    def money(self, value: float | None) -> str:
+        """Money in the report's language and currency: ``1,500,000 EUR``, ``800.0 万元``."""
+        return fmt_money(value, self.language, self.currency)
 
 
 def labels(data: ResultData, language: Language) -> dict[str, str]:
@@ -377,7 +393,7 @@ def policy_checks(
             detail = text(
                 "check_basic_ok",
                 lang,
-                quality=fmt_money(quality_money, lang),
+                quality=settings.money(quality_money),
                 target=resident_target,
             )
         else:
@@ -385,12 +401,12 @@ def policy_checks(
             detail = text(
                 "check_basic_fail",
                 lang,
-                quality=fmt_money(quality_money, lang),
+                quality=settings.money(quality_money),
                 services=names,
                 target=resident_target,
             )
         checks.append(
-            Check("basic_first", label, target, fmt_money(quality_money, lang), status, detail)
+            Check("basic_first", label, target, settings.money(quality_money), status, detail)
         )
     return checks
 

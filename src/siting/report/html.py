@@ -13,10 +13,11 @@ from importlib import resources
 from typing import Any
 
 import jinja2
+import pandas as pd
 
 from siting import __version__
 from siting.report.content import RunReport
-from siting.report.i18n import Language, fmt_int, fmt_money, fmt_pct, segment_label, text
+from siting.report.i18n import Language, fmt_int, fmt_pct, segment_label, text
 from siting.report.maps import leaflet_assets, map_payload
 
 MAP_TEXT_KEYS = (
@@ -91,7 +92,6 @@ def common_context(language: Language) -> dict[str, Any]:
         "map_text": script_json(map_text(language)),
         "pct": fmt_pct,
         "int": fmt_int,
-        "money": lambda v: fmt_money(v, language),
         "seg": lambda s: segment_label(s, language),
     }
 
@@ -100,11 +100,16 @@ def render_html(report: RunReport) -> str:
     """The text of report.html."""
     sites = report.data.sites
     skip = {"site_id", "services", "n_services", "fixed_cost", "fit_out_cost", "cost", "lon", "lat"}
-    site_columns = [c for c in sites.columns if c not in skip][:4]
+    # up to four of the candidate table's own columns, leaving out those empty for every site
+    site_columns = [c for c in sites.columns if c not in skip and sites[c].notna().any()][:4]
     payload = map_payload(report.data, report.settings)
 
     def site_services(value: str) -> str:
         return "、".join(report.names.get(k, k) for k in str(value).split(";") if k)
+
+    def cell(value: Any) -> str:
+        """A candidate attribute as table text: blank where the site has none."""
+        return "" if pd.isna(value) else str(value)
 
     template = environment().get_template("report.html.j2")
     return template.render(
@@ -112,5 +117,7 @@ def render_html(report: RunReport) -> str:
         map_json=script_json(payload),
         site_columns=site_columns,
         site_services=site_services,
+        cell=cell,
+        money=report.money,
         **common_context(report.language),
     )

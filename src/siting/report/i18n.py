@@ -16,6 +16,8 @@ from siting.catalog import catalog
 
 Language = Literal["zh", "en"]
 LANGUAGES: tuple[Language, ...] = ("zh", "en")
+DEFAULT_CURRENCY = "CNY"
+"""Money is in CNY unless ``[report] currency`` names another currency."""
 
 TEXT: dict[str, tuple[str, str]] = {
     # (Chinese, English)
@@ -36,6 +38,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "cost": ("投入", "Cost"),
     "budget": ("预算", "Budget"),
     "no_budget": ("不限", "no limit"),
+    "currency": ("货币", "Currency"),
     "sites_used": ("使用场地", "Sites used"),
     "new_outlets": ("新增网点", "New outlets"),
     "existing_outlets": ("现有网点", "Existing outlets"),
@@ -136,8 +139,8 @@ TEXT: dict[str, tuple[str, str]] = {
     ),
     "check_basic_none": ("情景中没有基本保障类业态", "the scenario has no basic service"),
     "check_no_group": (
-        "需要社区列：在 [report] group 中指定",
-        "needs a community column: set [report] group",
+        "需要社区列：在 [model] community 中指定居民数据的社区列",
+        "needs a community column: set [model] community (the demand column of communities)",
     ),
     "parameters": ("情景参数", "Scenario parameters"),
     "solver_section": ("求解信息", "Solver"),
@@ -168,10 +171,10 @@ TEXT: dict[str, tuple[str, str]] = {
     "differences": ("差异", "Differences"),
     "difference_vs": ("与 {first} 相比", "versus {first}"),
     "sweep_point": ("点", "Point"),
-    "marginal": ("边际加权新增覆盖（每万元）", "Marginal weighted residents per 10,000"),
+    "marginal": ("边际加权新增覆盖（每{step}）", "Marginal weighted residents per {step}"),
     "flattens": (
-        "曲线在预算约 {budget} 处趋平：此后每万元新增覆盖不足最初的 {share}。",
-        "The curve flattens at a budget of about {budget}: beyond it each 10,000 buys less "
+        "曲线在预算约 {budget} 处趋平：此后每{step}新增覆盖不足最初的 {share}。",
+        "The curve flattens at a budget of about {budget}: beyond it each {step} buys less "
         "than {share} of the residents it first did.",
     ),
     "no_flattening": ("在扫描范围内曲线没有趋平。", "The curve does not flatten within the sweep."),
@@ -214,8 +217,6 @@ TEXT: dict[str, tuple[str, str]] = {
     "stage": ("阶段", "Stage"),
     "yes": ("是", "yes"),
     "no": ("否", "no"),
-    "money_unit": ("元", "CNY"),
-    "per_10k": ("每万元", "per 10,000"),
     "walk_minutes_of": ("{service} 步行分钟", "{service} walk minutes"),
     "charts": ("图表", "Charts"),
     "more": ("展开", "show"),
@@ -290,13 +291,32 @@ def fmt_pct(value: float | None, digits: int = 1) -> str:
     return f"{value:.{digits}f} %"
 
 
-def fmt_money(value: float | None, language: Language) -> str:
-    """Money: ``800.0 万元`` in Chinese, ``8,000,000 CNY`` in English."""
+def money_unit(language: Language, currency: str) -> str:
+    """The unit money is written in: ``元`` for CNY in Chinese, else the currency code."""
+    return "元" if language == "zh" and currency == DEFAULT_CURRENCY else currency
+
+
+def ten_thousand(language: Language, currency: str) -> str:
+    """10,000 of the currency, for rates ("per 10,000"): ``万元``, ``万 EUR``, ``10,000 EUR``."""
+    if language == "zh":
+        return "万元" if currency == DEFAULT_CURRENCY else f"万 {currency}"
+    return f"10,000 {currency}"
+
+
+def fmt_money(value: float | None, language: Language, currency: str) -> str:
+    """Money in ``currency`` (an en dash for a missing value).
+
+    English: ``8,000,000 CNY``, ``1,500,000 EUR``. Chinese counts in 万 (10,000) from 10,000 on,
+    as Chinese budgets are written: ``800.0 万元``, ``9,000 元`` for CNY, and ``150.0 万 EUR``,
+    ``9,000 EUR`` for other currencies (the code, since 元 means yuan).
+    """
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "–"
     if language == "zh":
-        return f"{value / 10_000:,.1f} 万元" if abs(value) >= 10_000 else f"{value:,.0f} 元"
-    return f"{value:,.0f} CNY"
+        if abs(value) >= 10_000:
+            return f"{value / 10_000:,.1f} {ten_thousand(language, currency)}"
+        return f"{value:,.0f} {money_unit(language, currency)}"
+    return f"{value:,.0f} {currency}"
 
 
 def fmt_number(value: float | None, digits: int = 1) -> str:

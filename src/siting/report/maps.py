@@ -126,6 +126,12 @@ def map_payload(data: ResultData, settings: ReportSettings) -> dict[str, Any]:
                 "cost": r["cost"],
                 "fixed": r["fixed_cost"],
                 "fitout": r["fit_out_cost"],
+                # the popup's money, written by the report's formatter (language, currency)
+                "money": {
+                    "cost": settings.money(r["cost"]),
+                    "fixed": settings.money(r["fixed_cost"]),
+                    "fitout": settings.money(r["fit_out_cost"]),
+                },
                 "gain": [round(gains.get((r["site_id"], s), 0.0)) for s in services],
                 "group": None if where is None or where.empty else str(where.get(r["site_id"])),
                 "attrs": {k: _plain(v) for k, v in r.items() if k not in skip},

@@ -6,7 +6,7 @@ import math
 from collections.abc import Sequence
 
 from siting.report.content import RunReport
-from siting.report.i18n import fmt_int, fmt_money, fmt_pct, segment_label
+from siting.report.i18n import fmt_int, fmt_pct, segment_label
 
 CHARTS = "charts"
 
@@ -95,12 +95,10 @@ def render_markdown(report: RunReport) -> str:
     out += [f"![{c.title}]({CHARTS}/{c.name}.png)" for c in r.charts]
     out += [""]
     out += [f"## {r.t('cost_breakdown')}", ""]
-    rows = [(label, fmt_money(v, lang)) for label, v in r.cost_rows()]
-    rows.append((f"**{r.t('total')}**", fmt_money(s.get("total_cost"), lang)))
+    rows = [(label, r.money(v)) for label, v in r.cost_rows()]
+    rows.append((f"**{r.t('total')}**", r.money(s.get("total_cost"))))
     budget = s.get("budget")
-    rows.append(
-        (r.t("budget"), fmt_money(budget, lang) if budget is not None else r.t("no_budget"))
-    )
+    rows.append((r.t("budget"), r.money(budget) if budget is not None else r.t("no_budget")))
     out += [table([r.t("cost"), ""], rows), ""]
 
     if r.communities is not None:
@@ -137,9 +135,9 @@ def render_markdown(report: RunReport) -> str:
         (
             site["site_id"],
             "、".join(r.names.get(k, k) for k in str(site["services"]).split(";") if k),
-            fmt_money(site["fixed_cost"], lang),
-            fmt_money(site["fit_out_cost"], lang),
-            fmt_money(site["cost"], lang),
+            r.money(site["fixed_cost"]),
+            r.money(site["fit_out_cost"]),
+            r.money(site["cost"]),
         )
         for site in r.data.sites.to_dict("records")
     ]

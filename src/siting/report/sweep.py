@@ -49,7 +49,15 @@ from siting.report import charts
 from siting.report.data import load_result
 from siting.report.figures import ReportSettings, complete_circle, labels
 from siting.report.html import common_context, environment
-from siting.report.i18n import Language, fmt_int, fmt_money, fmt_pct, status_label, text
+from siting.report.i18n import (
+    Language,
+    fmt_int,
+    fmt_money,
+    fmt_pct,
+    status_label,
+    ten_thousand,
+    text,
+)
 from siting.report.markdown import CHARTS, table
 from siting.scenario import BudgetSpec, Scenario, ServiceSpec
 from siting.services import Service
@@ -442,7 +450,7 @@ def write_sweep_report(
     frame = sweep_table(folders)
     first = load_result(folders[0])
     settings_ = ReportSettings.from_data(first, language=language)
-    lang = settings_.language
+    lang, currency = settings_.language, settings_.currency
     names = labels(first, lang)
     keys = list(names)
     budgets_swept = len(set(frame["budget"].dropna())) > 1
@@ -451,7 +459,7 @@ def write_sweep_report(
         series: flattening_budget(part) if budgets_swept else None
         for series, part in frame.groupby("series", sort=False)
     }
-    made = _sweep_charts(frame, names, walk_keys, budgets_swept, flats, lang)
+    made = _sweep_charts(frame, names, walk_keys, budgets_swept, flats, lang, currency)
     (out / CHARTS).mkdir(exist_ok=True)
     for chart in made:
         (out / CHARTS / f"{chart.name}.png").write_bytes(chart.png)
@@ -465,14 +473,15 @@ def write_sweep_report(
                 + text(
                     "flattens",
                     lang,
-                    budget=fmt_money(flat, lang),
+                    budget=fmt_money(flat, lang, currency),
+                    step=ten_thousand(lang, currency),
                     share=fmt_pct(100 * FLAT_SHARE, 0),
                 )
             )
         elif budgets_swept:
             notes.append(prefix + text("no_flattening", lang))
-    rows = _point_rows(frame, names, walk_keys, lang)
-    header = _point_header(names, walk_keys, lang)
+    rows = _point_rows(frame, names, walk_keys, lang, currency)
+    header = _point_header(names, walk_keys, lang, currency)
     context = {
         "t": lambda key, **v: text(key, lang, **v),
         "lang": lang,
@@ -506,6 +515,7 @@ def write_sweep_report(
                 "points": frame.replace({np.nan: None}).to_dict("records"),
                 "flattens_at": flats,
                 "monotone_in_budget": context["monotone"],
+                "currency": currency,
             },
             indent=2,
             ensure_ascii=False,
@@ -551,7 +561,9 @@ def _series_label(
     return ", ".join(f"{names[k]} {row[f'walk:{k}']:g} min" for k in walk_keys)
 
 
-def _point_header(names: dict[str, str], walk_keys: list[str], lang: Language) -> list[str]:
+def _point_header(
+    names: dict[str, str], walk_keys: list[str], lang: Language, currency: str
+) -> list[str]:
     return [
         text("sweep_point", lang),
         text("budget", lang),
@@ -559,7 +571,7 @@ def _point_header(names: dict[str, str], walk_keys: list[str], lang: Language) -
         text("status", lang),
         text("cost", lang),
         text("weighted_residents", lang),
-        text("marginal", lang),
+        text("marginal", lang, step=ten_thousand(lang, currency)),
         text("new_outlets", lang),
         *(names[k] for k in names),
         text("complete_circle", lang),
@@ -567,7 +579,11 @@ def _point_header(names: dict[str, str], walk_keys: list[str], lang: Language) -
 
 
 def _point_rows(
-    frame: pd.DataFrame, names: dict[str, str], walk_keys: list[str], lang: Language
+    frame: pd.DataFrame,
+    names: dict[str, str],
+    walk_keys: list[str],
+    lang: Language,
+    currency: str,
 ) -> list[list[str]]:
     rows = []
     for r in frame.to_dict("records"):
@@ -577,10 +593,10 @@ def _point_rows(
                 str(r["point"]).split("_", 1)[0],
                 text("no_budget", lang)
                 if budget is None or budget != budget
-                else fmt_money(budget, lang),
+                else fmt_money(budget, lang, currency),
                 *(f"{r[f'walk:{k}']:g}" for k in walk_keys),
                 status_label(str(r["status"]), lang),
-                fmt_money(r["total_cost"], lang),
+                fmt_money(r["total_cost"], lang, currency),
                 fmt_int(r["objective"]),
                 fmt_int(r["marginal_per_10k"]),
                 fmt_int(r["new_outlets"]),
@@ -598,6 +614,7 @@ def _sweep_charts(
     budgets_swept: bool,
     flats: dict[str, float | None],
     language: Language,
+    currency: str,
 ) -> list[charts.Chart]:
     lang = charts.chart_language(language)
     shown = {k: charts.drawable(names[k], k) for k in names}
@@ -623,10 +640,10 @@ def _sweep_charts(
                     ylabel=text("coverage_pct", lang),
                     marker_x=flat,
                     bars=(
-                        text("marginal", lang),
+                        text("marginal", lang, step=ten_thousand(lang, currency)),
                         np.nan_to_num(part["marginal_per_10k"].to_numpy(float)).tolist(),
                     ),
-                    x_formatter=charts.money_formatter(lang, top=max(x, default=0.0)),
+                    x_formatter=charts.money_formatter(lang, currency, top=max(x, default=0.0)),
                 )
             )
         else:
@@ -646,7 +663,7 @@ def _sweep_charts(
                     lines,
                     xlabel=x_label,
                     ylabel=text("weighted_residents", lang),
-                    x_formatter=charts.money_formatter(lang, top=max(x, default=0.0)),
+                    x_formatter=charts.money_formatter(lang, currency, top=max(x, default=0.0)),
                 )
             )
     elif walk_keys:

@@ -18,10 +18,6 @@
     });
   }
   function num(v) { return v === null || v === undefined ? "–" : Math.round(v).toLocaleString("en-US"); }
-  function money(v) {
-    if (v === null || v === undefined) { return "–"; }
-    return T.lang === "zh" ? (v >= 10000 ? (v / 10000).toFixed(1) + " 万元" : num(v) + " 元") : num(v) + " CNY";
-  }
   var services = D.services;
   var dem = D.demand;
   var bounds = [];
@@ -79,8 +75,8 @@
     site.s.forEach(function (k, n) {
       html += "<tr><td>" + esc(services[k].label) + "</td><td class='num'>" + num(site.gain[n]) + "</td></tr>";
     });
-    html += "</table>" + esc(T.cost) + ": " + money(site.cost) + " (" + esc(T.fixed) + " " + money(site.fixed) +
-      ", " + esc(T.fitout) + " " + money(site.fitout) + ")";
+    html += "</table>" + esc(T.cost) + ": " + esc(site.money.cost) + " (" + esc(T.fixed) + " " +
+      esc(site.money.fixed) + ", " + esc(T.fitout) + " " + esc(site.money.fitout) + ")";
     Object.keys(site.attrs).forEach(function (k) {
       if (site.attrs[k] !== null && site.attrs[k] !== "") { html += "<br>" + esc(k) + ": " + esc(site.attrs[k]); }
     });
