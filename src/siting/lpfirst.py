@@ -34,10 +34,12 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import sparse
 
+from siting._errors import SolverCapabilityError
 from siting.solvers.base import SolveOptions, Solver, SolveResult, Status
 
 if TYPE_CHECKING:
     from siting.model import MilpArrays, SitingModel
+    from siting.problem import SitingProblem
 
 INTEGRAL_TOL = 1e-6
 
@@ -315,6 +317,18 @@ class LpFirstSolver(Solver):
 
     name: ClassVar[str] = "lpfirst"
     required_modules: ClassVar[tuple[str, ...]] = ("highspy",)
+
+    def check(self, problem: SitingProblem) -> None:
+        """LP-first is built for weighted-coverage questions (p-MCLP and its budgeted kin)."""
+        from siting.localsearch import supports_greedy
+
+        if not supports_greedy(problem):
+            msg = (
+                "solver 'lpfirst' answers max_coverage questions with budgets, capacities and "
+                "counts only; this scenario uses targets, equity, the complete circle, "
+                'community minimums or stages: use solver = "highs" (or cbc, ortools)'
+            )
+            raise SolverCapabilityError(msg)
 
     def solve(self, model: SitingModel, options: SolveOptions) -> SolveResult:
         """Presolve, LP first, map the plan back to ``model``'s columns."""

@@ -35,6 +35,7 @@ from siting.network import (
     network_from_file,
     network_walk_m,
 )
+from siting.presolve import presolve_model
 from siting.problem import Equity, SitingProblem
 from siting.projection import WGS84, check_tables_overlap, transform, working_crs
 from siting.results import SitingResult, result_from_stages
@@ -345,7 +346,7 @@ def solve(
     options = options or SolveOptions()
     timings = timings or Timings()
     with timings.phase("build"):
-        model = build_model(problem)
+        model = presolve_model(build_model(problem))  # exact; steps aside where it cannot apply
     answers: list[SolveResult] = []
     with timings.phase("solve"):
         started = time.perf_counter()
@@ -364,6 +365,8 @@ def solve(
             )
             if answer.values is None and answer.status is Status.NO_SOLUTION:
                 answer = _fall_back_to_start(stage_model, answer, start_plan)
+            elif answer.values is not None and not stage_model.satisfies(answer.values):
+                answer = _reject(answer)
             answers.append(answer)
             if answer.values is None or answer.objective is None:
                 break
@@ -375,6 +378,14 @@ def solve(
             floors.append(answer.objective - slack)
     with timings.phase("verify"):
         return result_from_stages(model, answers, mip_gap_tolerance=options.mip_gap)
+
+
+def _reject(answer: SolveResult) -> SolveResult:
+    """A backend's plan that breaks the model's constraints is an error, never a result."""
+    message = f"{answer.message}; the solver returned a plan that breaks a constraint"
+    return dataclasses.replace(
+        answer, status=Status.ERROR, values=None, objective=None, bound=None, message=message
+    )
 
 
 def _fall_back_to_start(

@@ -470,7 +470,7 @@ class SolveSpec(_Section):
     ``warm_start = true`` starts exact solvers from the greedy plan where greedy applies.
     """
 
-    solver: Literal["highs", "cbc", "ortools", "ortools-sat", "heuristic"] = "highs"
+    solver: Literal["highs", "cbc", "ortools", "ortools-sat", "heuristic", "lpfirst"] = "highs"
     time_limit_s: Positive = settings.TIME_LIMIT_S
     mip_gap: Annotated[float, Field(ge=0, lt=1)] = settings.MIP_GAP
     threads: Annotated[int, Field(ge=1)] | None = None

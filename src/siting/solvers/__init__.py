@@ -1,7 +1,7 @@
 """Solver backends behind one interface, and the registry that names them.
 
 >>> sorted(SOLVERS)
-['cbc', 'heuristic', 'highs', 'ortools', 'ortools-sat']
+['cbc', 'heuristic', 'highs', 'lpfirst', 'ortools', 'ortools-sat']
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from siting._errors import SolverUnavailableError
+from siting.lpfirst import LpFirstSolver
 from siting.solvers.base import SolveOptions, Solver, SolveResult, Status, relative_gap
 from siting.solvers.cbc import CbcSolver
 from siting.solvers.heuristic import HeuristicSolver
@@ -24,6 +25,7 @@ SOLVERS: dict[str, type[Solver]] = {
     HeuristicSolver.name: HeuristicSolver,
     OrToolsScipSolver.name: OrToolsScipSolver,
     OrToolsSatSolver.name: OrToolsSatSolver,
+    LpFirstSolver.name: LpFirstSolver,
 }
 
 
