@@ -110,3 +110,30 @@ def test_pmclp_problem_brute_force() -> None:
 def test_unknown_city_is_named(root: Path) -> None:
     with pytest.raises(ValueError, match="unknown Máximo city 'Queens'"):
         maximo_instance("Queens", 50, root=root)
+
+
+EXACT = [
+    name
+    for name, backend in __import__("siting.solvers", fromlist=["SOLVERS"]).SOLVERS.items()
+    if backend.is_available() and name != "heuristic"
+]
+
+
+@pytest.mark.parametrize("backend", EXACT)
+@pytest.mark.parametrize(("n", "radius", "p"), [(324, 150, 20), (402, 200, 40)])
+def test_every_exact_backend_reproduces_sjc_optima(root: Path, backend: str, n, radius, p) -> None:
+    instance = sjc_instance(n, radius, p, root=root)
+    result = solve(instance.problem, solver=backend, options=SolveOptions(time_limit_s=120))
+    assert result.status == "optimal", result.solver_message
+    assert result.objective == pytest.approx(instance.optimum, abs=0.5)
+
+
+def test_heuristic_gap_on_sjc_is_recorded(root: Path, record_property) -> None:
+    """The heuristic's distance to the known optimum, recorded (and bounded) per instance."""
+    for n, radius, p in [(324, 150, 20), (402, 150, 60), (500, 200, 70)]:
+        instance = sjc_instance(n, radius, p, root=root)
+        result = solve(instance.problem, solver="heuristic", options=SolveOptions(time_limit_s=20))
+        shortfall = (instance.optimum - result.objective) / instance.optimum
+        record_property(f"SJC{n}_S{radius}_p{p}_heuristic_shortfall_pct", round(100 * shortfall, 4))
+        assert 0 <= shortfall <= 0.02
+        assert result.bound >= instance.optimum - 0.5  # its bound is valid
