@@ -128,12 +128,14 @@ def test_every_exact_backend_reproduces_sjc_optima(root: Path, backend: str, n, 
     assert result.objective == pytest.approx(instance.optimum, abs=0.5)
 
 
-def test_heuristic_gap_on_sjc_is_recorded(root: Path, record_property) -> None:
-    """The heuristic's distance to the known optimum, recorded (and bounded) per instance."""
+def test_heuristic_gap_on_sjc_is_bounded(root: Path) -> None:
+    """The heuristic stays within 2 % of the known optimum with a valid bound.
+
+    The measured shortfalls per instance are recorded in benchmarks/REPORT.md.
+    """
     for n, radius, p in [(324, 150, 20), (402, 150, 60), (500, 200, 70)]:
         instance = sjc_instance(n, radius, p, root=root)
         result = solve(instance.problem, solver="heuristic", options=SolveOptions(time_limit_s=20))
         shortfall = (instance.optimum - result.objective) / instance.optimum
-        record_property(f"SJC{n}_S{radius}_p{p}_heuristic_shortfall_pct", round(100 * shortfall, 4))
-        assert 0 <= shortfall <= 0.02
+        assert 0 <= shortfall <= 0.02, (n, radius, p, shortfall)
         assert result.bound >= instance.optimum - 0.5  # its bound is valid
