@@ -602,7 +602,9 @@ def _result(state: _State, moves: int, restarts: int, started: float) -> LocalSe
 
 def lagrangian_bound(model: SitingModel, multipliers: NDArray[np.float64]) -> float:
     """A valid upper bound on the model's optimum from coverage-row multipliers (see module)."""
-    import highspy
+    from siting.model import MilpArrays
+    from siting.solvers.base import SolveOptions
+    from siting.solvers.highs import highs_with
 
     milp, num_x, num_z = model.milp, model.num_x, model.num_z
     num_y = model.y_cover.shape[0]
@@ -614,26 +616,17 @@ def lagrangian_bound(model: SitingModel, multipliers: NDArray[np.float64]) -> fl
     if side.shape[0] == 0:
         inner = float(np.maximum(cost, 0).sum())
     else:
-        h = highspy._Highs()  # type: ignore[attr-defined]
-        h.setOptionValue("output_flag", False)
         ncols = num_x + num_z
-        h.passModel(
-            ncols,
-            side.shape[0],
-            side.nnz,
-            2,
-            -1,
-            0.0,
-            cost,
-            np.zeros(ncols),
-            np.ones(ncols),
-            milp.row_lower[num_y:],
-            milp.row_upper[num_y:],
-            side.indptr.astype(np.int32),
-            side.indices.astype(np.int32),
-            side.data.astype(np.float64),
-            np.zeros(ncols, dtype=np.int32),
+        inner_lp = MilpArrays(
+            c=cost,
+            A=side,
+            row_lower=milp.row_lower[num_y:],
+            row_upper=milp.row_upper[num_y:],
+            col_lower=np.zeros(ncols),
+            col_upper=np.ones(ncols),
+            integrality=np.zeros(ncols, dtype=bool),
         )
+        h = highs_with(inner_lp, SolveOptions(time_limit_s=None), relax=True)
         h.run()
         if h.getModelStatus().name != "kOptimal":
             return float(model.coverage_bound + np.maximum(milp.c[:num_x], 0).sum())

@@ -36,6 +36,7 @@ from scipy import sparse
 
 from siting._errors import SolverCapabilityError
 from siting.solvers.base import SolveOptions, Solver, SolveResult, Status
+from siting.solvers.highs import highs_with
 
 if TYPE_CHECKING:
     from siting.model import MilpArrays, SitingModel
@@ -45,32 +46,8 @@ INTEGRAL_TOL = 1e-6
 
 
 def _highs(milp: MilpArrays, *, integer: bool, options: dict[str, Any]) -> Any:
-    import highspy
-
-    h = highspy._Highs()  # type: ignore[attr-defined]
-    h.setOptionValue("output_flag", False)
-    for key, value in options.items():
-        h.setOptionValue(key, value)
-    A = milp.A
-    integrality = milp.integrality if integer else np.zeros(milp.num_cols, dtype=bool)
-    h.passModel(
-        milp.num_cols,
-        milp.num_rows,
-        A.nnz,
-        2,
-        -1,
-        0.0,
-        milp.c,
-        milp.col_lower,
-        milp.col_upper,
-        milp.row_lower,
-        milp.row_upper,
-        A.indptr.astype(np.int32),
-        A.indices.astype(np.int32),
-        A.data.astype(np.float64),
-        integrality.astype(np.int32),
-    )
-    return h
+    """HiGHS holding ``milp`` (its LP relaxation unless ``integer``), with option settings."""
+    return highs_with(milp, SolveOptions(time_limit_s=None), relax=not integer, settings=options)
 
 
 def dual_bound(

@@ -71,15 +71,24 @@ class HighsSolver(Solver):
         return SolveResult(status, values, objective, bound, self.name, runtime_s, native)
 
 
-def highs_with(milp: MilpArrays, options: SolveOptions, *, relax: bool = False) -> Any:
+def highs_with(
+    milp: MilpArrays,
+    options: SolveOptions,
+    *,
+    relax: bool = False,
+    settings: dict[str, Any] | None = None,
+) -> Any:
     """A HiGHS instance holding ``milp`` (handed over in one ``passModel`` call) and options.
 
-    ``relax`` drops integrality: the LP relaxation, e.g. for a bound.
+    ``relax`` drops integrality: the LP relaxation, e.g. for a bound. ``settings`` are further
+    HiGHS options by name (e.g. ``{"solver": "ipm"}``).
     """
     import highspy
 
     h = highspy._Highs()  # type: ignore[attr-defined]  # the plain core: no callbacks, no banner
     _set_options(h, options)
+    for key, value in (settings or {}).items():
+        h.setOptionValue(key, value)
     A = milp.A
     integrality = np.zeros(milp.num_cols) if relax else milp.integrality
     h.passModel(
