@@ -7,9 +7,10 @@ import pytest
 from scipy import sparse
 
 from siting import Service, SitingProblem, build_model
+from siting.bounds import dual_bound, lagrangian_bound
 from siting.instances import pmclp_problem
-from siting.localsearch import iterated_local_search, lagrangian_bound, local_search, merge_search
-from siting.lpfirst import dual_bound, solve_lp_first
+from siting.localsearch import iterated_local_search, local_search, merge_search
+from siting.lpfirst import solve_lp_first
 from siting.presolve import presolve_model
 from siting.results import plan_cost
 from siting.solvers import SolveOptions, solve_model

@@ -1,4 +1,4 @@
-r"""Swap local search and iterated local search on a built model, with a Lagrangian bound.
+r"""Swap local search and iterated local search on a built model.
 
 For the max-coverage mode of :mod:`siting.model`. A plan is a set of open outlet columns (x);
 row *r* (an aggregated demand row of weight :math:`w_r`) is covered when at least one open
@@ -17,17 +17,6 @@ costs paid once, site capacity and floor area, per-service minimum and maximum c
 checked for all pairs at once. Free budget is spent by add moves. :func:`iterated_local_search`
 perturbs the best plan (drop a few outlets, refill greedily) and searches again until its time
 limit, keeping the best plan.
-
-:func:`lagrangian_bound` turns dual values of the coverage rows into a valid upper bound:
-for any :math:`0 \le \lambda_r \le w_r`,
-
-.. math::
-
-    z^* \le \sum_r (w_r - \lambda_r) + \max\{ \textstyle\sum_x (c_x + \sum_{r \ni x}
-    \lambda_r) x : \text{side rows, } 0 \le x, z \le 1 \},
-
-an LP with no coverage rows (tiny: outlets, sites and a handful of rows). With :math:`\lambda`
-from the LP relaxation's duals it is the LP bound; it is valid for any :math:`\lambda`.
 """
 
 from __future__ import annotations
@@ -596,51 +585,10 @@ def _result(state: _State, moves: int, restarts: int, started: float) -> LocalSe
     )
 
 
-# --------------------------------------------------------------------------------------------
-# Bounds
-
-
-def lagrangian_bound(model: SitingModel, multipliers: NDArray[np.float64]) -> float:
-    """A valid upper bound on the model's optimum from coverage-row multipliers (see module)."""
-    from siting.model import MilpArrays
-    from siting.solvers.base import SolveOptions
-    from siting.solvers.highs import highs_with
-
-    milp, num_x, num_z = model.milp, model.num_x, model.num_z
-    num_y = model.y_cover.shape[0]
-    lam = np.clip(multipliers, 0.0, model.y_weight)
-    mu = milp.c[:num_x] + np.asarray(sparse.csr_array(model.y_cover.T, dtype=np.float64) @ lam)
-    side = sparse.csr_array(milp.A[num_y:][:, : num_x + num_z])
-    cost = np.concatenate([mu, milp.c[num_x : num_x + num_z]])
-    inner = 0.0
-    if side.shape[0] == 0:
-        inner = float(np.maximum(cost, 0).sum())
-    else:
-        ncols = num_x + num_z
-        inner_lp = MilpArrays(
-            c=cost,
-            A=side,
-            row_lower=milp.row_lower[num_y:],
-            row_upper=milp.row_upper[num_y:],
-            col_lower=np.zeros(ncols),
-            col_upper=np.ones(ncols),
-            integrality=np.zeros(ncols, dtype=bool),
-        )
-        h = highs_with(inner_lp, SolveOptions(time_limit_s=None), relax=True)
-        h.run()
-        if h.getModelStatus().name != "kOptimal":
-            return float(model.coverage_bound + np.maximum(milp.c[:num_x], 0).sum())
-        # The dual objective of the inner LP bounds its optimum from above; use the primal
-        # value plus a safety margin of the solver's dual infeasibility.
-        inner = float(h.getInfo().objective_function_value) * (1 + 1e-9) + 1e-6
-    return float((model.y_weight - lam).sum() + inner)
-
-
 __all__ = [
     "LocalSearchResult",
     "greedy_plan",
     "iterated_local_search",
-    "lagrangian_bound",
     "local_search",
     "lp_guided_plan",
     "merge_search",

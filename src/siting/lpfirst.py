@@ -1,10 +1,12 @@
-r"""LP first: interior-point relaxation, LP-guided incumbent, reduced-cost fixing, then MIP.
+r"""LP first: the LP relaxation, LP-guided incumbent, reduced-cost fixing, then MIP.
 
 Maximal covering LPs are often integral or nearly so, and HiGHS's branch-and-cut spends most of
 its time on a degenerate simplex root. :func:`solve_lp_first` instead
 
-1. solves the LP relaxation with the interior-point method and crossover (several times faster
-   than dual simplex on these models);
+1. solves the LP relaxation (:func:`siting.bounds.lp_bound`: the interior-point method with
+   crossover on dense p-MCLP models, several times faster than dual simplex there; row
+   generation from the greedy plan on large sparse multi-service models, where the full LP
+   does not finish);
 2. stops with a proof when the LP optimum is integral in the outlet and site columns;
 3. otherwise builds an incumbent: greedy improved by iterated local search
    (:mod:`siting.localsearch`), then the MIP restricted to the columns in the LP's support plus
@@ -14,8 +16,8 @@ its time on a degenerate simplex root. :func:`solve_lp_first` instead
    :math:`d = c - A^\top\pi`, and forcing column *j* against the sign of :math:`d_j` lowers the
    bound by :math:`|d_j|`. Any column whose forced bound falls below the incumbent (by at
    least one unit when the objective is integral) keeps its value in every better plan. The
-   multipliers are HiGHS's row duals, clipped to valid signs, so the bound and the fixings are
-   rigorous whatever the solver's tolerances;
+   multipliers are the LP's row duals (:func:`siting.bounds.dual_bound`), clipped to valid
+   signs, so the bound and the fixings are rigorous whatever the solver's tolerances;
 5. solves the reduced MIP with HiGHS, warm-started with the incumbent, for the time left. Its
    bound is valid for the full model once combined with the incumbent:
    :math:`z^* \le \max(B_\text{reduced}, z_\text{inc})`.
@@ -28,56 +30,19 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
-from numpy.typing import NDArray
-from scipy import sparse
 
 from siting._errors import SolverCapabilityError
+from siting.bounds import lp_bound
 from siting.solvers.base import SolveOptions, Solver, SolveResult, Status
-from siting.solvers.highs import highs_with
 
 if TYPE_CHECKING:
-    from siting.model import MilpArrays, SitingModel
+    from siting.model import SitingModel
     from siting.problem import SitingProblem
 
 INTEGRAL_TOL = 1e-6
-
-
-def _highs(milp: MilpArrays, *, integer: bool, options: dict[str, Any]) -> Any:
-    """HiGHS holding ``milp`` (its LP relaxation unless ``integer``), with option settings."""
-    return highs_with(milp, SolveOptions(time_limit_s=None), relax=not integer, settings=options)
-
-
-def dual_bound(
-    milp: MilpArrays, row_duals: NDArray[np.float64]
-) -> tuple[float, NDArray[np.float64]]:
-    """Weak-duality bound ``U(pi)`` and reduced costs ``d`` from any row multipliers.
-
-    Both sign conventions of ``row_duals`` are tried; each is clipped to valid signs (>= 0 on
-    rows with only an upper bound, <= 0 on rows with only a lower bound) and the smaller bound
-    is returned, so the result is valid for any input.
-    """
-    best: tuple[float, NDArray[np.float64]] | None = None
-    upper_only = np.isfinite(milp.row_upper) & ~np.isfinite(milp.row_lower)
-    lower_only = np.isfinite(milp.row_lower) & ~np.isfinite(milp.row_upper)
-    for sign in (1.0, -1.0):
-        pi = sign * row_duals
-        pi = np.where(upper_only, np.maximum(pi, 0.0), pi)
-        pi = np.where(lower_only, np.minimum(pi, 0.0), pi)
-        both_infinite = ~np.isfinite(milp.row_upper) & ~np.isfinite(milp.row_lower)
-        pi = np.where(both_infinite, 0.0, pi)
-        rhs = np.where(pi >= 0, milp.row_upper, milp.row_lower)
-        rhs = np.where(pi == 0, 0.0, rhs)
-        d = milp.c - np.asarray(sparse.csr_array(milp.A).T @ pi)
-        # columns in [l, u]: max over the box of d_j v_j
-        box = np.where(d > 0, d * milp.col_upper, d * milp.col_lower)
-        bound = float(pi @ rhs + box.sum())
-        if best is None or bound < best[0]:
-            best = (bound, d)
-    assert best is not None
-    return best
 
 
 def solve_lp_first(
@@ -108,23 +73,15 @@ def solve_lp_first(
     milp = model.milp
     n_int = model.num_x + model.num_z
     stages: list[str] = []
-    common: dict[str, Any] = {"random_seed": int(options.seed)}
-    if options.threads is not None:
-        common["threads"] = int(options.threads)
-
-    lp = _highs(
-        milp,
-        integer=False,
-        options={**common, "solver": "ipm", "time_limit": float(max(lp_share * left(), 1.0))},
+    greedy = greedy_plan(model)
+    relaxation = lp_bound(
+        model, greedy, time_limit_s=max(lp_share * left(), 1.0), threads=options.threads
     )
-    lp.run()
-    lp_status = lp.getModelStatus().name
+    lp_status = "unfinished" if relaxation is None else "optimal" if relaxation.exact else "partial"
     stages.append(f"LP {lp_status} {time.perf_counter() - started:.2f}s")
-    if lp_status != "kOptimal":
+    if relaxation is None:
         return _fallback(model, options, left(), stages, started)
-    solution = lp.getSolution()
-    v = np.asarray(solution.col_value, dtype=np.float64)
-    bound, d = dual_bound(milp, np.asarray(solution.row_dual, dtype=np.float64))
+    v, bound, d = relaxation.values, relaxation.value, relaxation.reduced_costs
     integral_objective = bool(np.all(milp.c == np.round(milp.c)))
 
     frac = (v[:n_int] > INTEGRAL_TOL) & (v[:n_int] < 1 - INTEGRAL_TOL)
@@ -150,7 +107,7 @@ def solve_lp_first(
         return _fallback(model, options, left(), stages, started)
     # Incumbent: greedy and iterated local search, the MIP restricted to the LP support, then
     # local search again.
-    plan = greedy_plan(model)
+    plan = greedy
     if plan is None:  # greedy cannot meet the minimum counts: let branch-and-cut find a plan
         return _fallback(model, options, left(), stages, started)
     if ils_share > 0 and left() > 2.0:
@@ -321,4 +278,4 @@ class LpFirstSolver(Solver):
         )
 
 
-__all__ = ["LpFirstSolver", "dual_bound", "solve_lp_first"]
+__all__ = ["LpFirstSolver", "solve_lp_first"]

@@ -3,14 +3,17 @@
 For weighted-coverage questions (``max_coverage`` with budgets, capacities, floor areas, counts
 and must-use sites), on instances too large to prove:
 
-1. **Bound**: the LP relaxation of the same model, solved by HiGHS, is a valid upper bound;
-   its x values also guide a second construction (open outlets in order of LP value).
+1. **Bound**: the LP relaxation's optimum, reached by row generation from the greedy plan
+   (:func:`siting.bounds.lp_bound`: only the coverage rows that plan covers exactly once are
+   kept at first), is a valid upper bound; its x values also guide a second construction
+   (open outlets in order of LP value).
 2. **Starts**: ratio greedy and the LP-guided plan (:mod:`siting.localsearch`); the better
    one starts the search.
 3. **Search**: iterated swap local search, then an exact solve restricted to the outlets its
    local optima used (:func:`siting.localsearch.merge_search`).
 
-If the LP cannot finish in its share of the time, the total reachable weight is the bound.
+If the first LP cannot finish in its share of the time, the total reachable weight is the
+bound; if a later round cannot, the last finished round's (valid, weaker) bound is kept.
 The status is ``optimal`` only when the plan meets the bound within ``mip_gap``.
 """
 
@@ -19,34 +22,16 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, ClassVar
 
-import numpy as np
-from numpy.typing import NDArray
-
 from siting._errors import SolverCapabilityError
+from siting.bounds import lp_bound
 from siting.localsearch import greedy_plan, lp_guided_plan, merge_search, supports_greedy
 from siting.solvers.base import SolveOptions, Solver, SolveResult, Status
-from siting.solvers.highs import highs_with
 
 if TYPE_CHECKING:
     from siting.model import SitingModel
     from siting.problem import SitingProblem
 
-__all__ = ["HeuristicSolver", "greedy_plan", "lp_relaxation", "supports_greedy"]
-
-
-def lp_relaxation(
-    model: SitingModel, *, time_limit_s: float | None, threads: int | None = None
-) -> tuple[float, NDArray[np.float64]] | None:
-    """The LP relaxation's optimum (a valid upper bound) and its x values; None if unfinished."""
-    options = SolveOptions(
-        time_limit_s=None if time_limit_s is None else max(0.01, time_limit_s), threads=threads
-    )
-    h = highs_with(model.milp, options, relax=True)
-    h.run()
-    if h.getModelStatus().name != "kOptimal":
-        return None
-    values = np.asarray(h.getSolution().col_value, dtype=np.float64)
-    return float(max(h.getInfo().objective_function_value, 0.0)), values[: model.num_x]
+__all__ = ["HeuristicSolver", "greedy_plan", "supports_greedy"]
 
 
 class HeuristicSolver(Solver):
@@ -70,11 +55,11 @@ class HeuristicSolver(Solver):
         started = time.perf_counter()
         limit = options.time_limit_s if options.time_limit_s is not None else 600.0
         starts = [options.warm_start if options.warm_start is not None else greedy_plan(model)]
-        relaxation = lp_relaxation(model, time_limit_s=0.3 * limit, threads=options.threads)
+        relaxation = lp_bound(model, starts[0], time_limit_s=0.3 * limit, threads=options.threads)
         bound = model.coverage_bound
         if relaxation is not None:
-            bound, x = relaxation
-            starts.append(lp_guided_plan(model, x))
+            bound = relaxation.value
+            starts.append(lp_guided_plan(model, relaxation.values[: model.num_x]))
         candidates = [plan for plan in starts if plan is not None]
         if not candidates:
             runtime = time.perf_counter() - started
@@ -91,5 +76,8 @@ class HeuristicSolver(Solver):
         gap = (bound - objective) / max(abs(objective), 1.0)
         status = Status.OPTIMAL if gap <= max(options.mip_gap, 1e-9) else Status.FEASIBLE
         runtime = time.perf_counter() - started
-        message = f"LP-guided and greedy starts, merge search; LP bound gap {100 * gap:.4f} %"
+        kind = "no LP bound" if relaxation is None else "LP bound"
+        if relaxation is not None and not relaxation.exact:
+            kind = "partial LP bound (row generation unfinished)"
+        message = f"LP-guided and greedy starts, merge search; {kind}, gap {100 * gap:.4f} %"
         return SolveResult(status, values, objective, bound, self.name, runtime, message)

@@ -1,0 +1,109 @@
+"""The LP bound by row generation equals the full LP relaxation; every round is a valid bound."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import sparse
+
+from siting import Service, SitingProblem, build_model
+from siting.bounds import dual_bound, lagrangian_bound, lp_bound
+from siting.instances import pmclp_problem
+from siting.localsearch import greedy_plan
+from siting.model import SitingModel
+from siting.solvers import SolveOptions, solve_model
+from siting.solvers.highs import highs_with
+
+
+def _pmclp(seed: int) -> SitingProblem:
+    rng = np.random.default_rng(seed)
+    cover = sparse.csr_array(rng.random((90, 24)) < 0.12)
+    return pmclp_problem(cover, rng.integers(1, 60, 90).astype(float), 4)
+
+
+def _multi(seed: int, **kwargs: object) -> SitingProblem:
+    rng = np.random.default_rng(700 + seed)
+    n, m = 70, 16
+    services = [
+        Service("a", 5, fit_out_cost=2.0),
+        Service("b", 8, fit_out_cost=1.0, min_new=1),
+        Service("c", 10, fit_out_cost=3.0, max_new=3),
+    ]
+    return SitingProblem.from_arrays(
+        [sparse.csr_array(rng.random((n, m)) < d) for d in (0.1, 0.2, 0.3)],
+        rng.integers(0, 30, (n, 3)).astype(float),
+        services=services,
+        site_fixed_cost=np.where(rng.random(m) < 0.5, 0.0, rng.integers(1, 4, m).astype(float)),
+        site_capacity=rng.integers(1, 4, m).astype(float),
+        budget=12.0,
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+def _full_lp(model: SitingModel) -> float:
+    h = highs_with(model.milp, SolveOptions(), relax=True)
+    h.run()
+    assert h.getModelStatus().name == "kOptimal"
+    return float(h.getInfo().objective_function_value)
+
+
+def _optimum(model: SitingModel) -> float:
+    result = solve_model(model, options=SolveOptions(time_limit_s=30))
+    assert result.status == "optimal"
+    return float(result.objective)  # type: ignore[arg-type]
+
+
+def _starts(model: SitingModel, seed: int) -> list[np.ndarray | None]:
+    shape = (model.problem.num_sites, len(model.problem.services))
+    random_plan = np.random.default_rng(seed).random(shape) < 0.3
+    return [greedy_plan(model), None, random_plan]
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("build", [_pmclp, _multi])
+def test_row_generation_reaches_the_lp_relaxation(seed: int, build) -> None:  # type: ignore[no-untyped-def]
+    model = build_model(build(seed))
+    relaxation, optimum = _full_lp(model), _optimum(model)
+    for start in _starts(model, seed):
+        found = lp_bound(model, start)
+        assert found is not None and found.exact
+        assert found.value == pytest.approx(relaxation, rel=1e-7, abs=1e-6)
+        assert found.value >= relaxation - 1e-6 >= optimum - 2e-6
+        assert found.kept_rows <= model.num_y
+        # the x values are an optimal LP solution: feasible and as good as the bound
+        x = found.values[: model.num_x]
+        assert np.all(x >= -1e-9) and np.all(x <= 1 + 1e-9)
+        y = np.minimum(1.0, model.y_cover @ x)
+        value = model.milp.c[: model.num_x + model.num_z] @ found.values + model.y_weight @ y
+        assert value == pytest.approx(relaxation, rel=1e-6, abs=1e-6)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_every_round_is_a_valid_bound(seed: int) -> None:
+    model = build_model(_multi(seed))
+    optimum, relaxation = _optimum(model), _full_lp(model)
+    for rounds in (1, 2, 3):
+        found = lp_bound(model, None, max_rounds=rounds)
+        assert found is not None
+        assert found.value >= relaxation - 1e-6 >= optimum - 2e-6
+
+
+def test_bound_with_complete_circle_keeps_every_row() -> None:
+    model = build_model(_multi(0, mode="complete_circle"))
+    assert model.num_v > 0
+    found = lp_bound(model, greedy_plan(model))
+    assert found is not None and found.exact and found.rounds == 1
+    assert found.kept_rows == model.num_y
+    assert found.value == pytest.approx(_full_lp(model), rel=1e-7, abs=1e-6)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_multiplier_bounds_valid_for_any_multipliers(seed: int) -> None:
+    model = build_model(_multi(seed))
+    optimum = _optimum(model)
+    rng = np.random.default_rng(seed)
+    for _ in range(5):
+        bound, _ = dual_bound(model.milp, rng.normal(0, 20, model.milp.num_rows))
+        assert bound >= optimum - 1e-6
+        lam = rng.uniform(0, 1, model.num_y) * model.y_weight
+        assert lagrangian_bound(model, lam) >= optimum - 1e-6
