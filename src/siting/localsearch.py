@@ -472,6 +472,7 @@ def merge_search(
     seed: int = 0,
     search_share: float = 0.4,
     neighbours: int = 6,
+    include: NDArray[np.bool_] | None = None,
 ) -> LocalSearchResult:
     """Iterated local search, then an exact solve restricted to the outlets its optima used.
 
@@ -482,7 +483,8 @@ def merge_search(
     with the best plan, rows re-aggregated), and a local search polishes the result on the
     full model. While time remains, the restricted problem was solved to optimality and the
     last widening improved the plan, the neighbourhood doubles and the restricted solve
-    repeats.
+    repeats. ``include`` adds x columns to the union, e.g. the LP relaxation's support: swaps
+    cannot trade several cheap outlets for one dear one, the restricted solve can.
     """
     from siting.presolve import _drop_columns
     from siting.solvers import SolveOptions, Status, solve_model
@@ -498,6 +500,8 @@ def merge_search(
     keep[first.columns] = True
     for member in pool:
         keep |= member
+    if include is not None:
+        keep |= include
     best = first
     best_before = first.objective
     width = neighbours

@@ -10,7 +10,7 @@ and must-use sites), on instances too large to prove:
 2. **Starts**: ratio greedy and the LP-guided plan (:mod:`siting.localsearch`); the better
    one starts the search.
 3. **Search**: iterated swap local search, then an exact solve restricted to the outlets its
-   local optima used (:func:`siting.localsearch.merge_search`).
+   local optima used and the LP's support (:func:`siting.localsearch.merge_search`).
 
 If the first LP cannot finish in its share of the time, the total reachable weight is the
 bound; if a later round cannot, the last finished round's (valid, weaker) bound is kept.
@@ -32,6 +32,8 @@ if TYPE_CHECKING:
     from siting.problem import SitingProblem
 
 __all__ = ["HeuristicSolver", "greedy_plan", "supports_greedy"]
+
+SUPPORT = 1e-6  # LP value above which an outlet joins the restricted exact solve
 
 
 class HeuristicSolver(Solver):
@@ -56,9 +58,10 @@ class HeuristicSolver(Solver):
         limit = options.time_limit_s if options.time_limit_s is not None else 600.0
         starts = [options.warm_start if options.warm_start is not None else greedy_plan(model)]
         relaxation = lp_bound(model, starts[0], time_limit_s=0.3 * limit, threads=options.threads)
-        bound = model.coverage_bound
+        bound, support = model.coverage_bound, None
         if relaxation is not None:
             bound = relaxation.value
+            support = relaxation.values[: model.num_x] > SUPPORT
             starts.append(lp_guided_plan(model, relaxation.values[: model.num_x]))
         candidates = [plan for plan in starts if plan is not None]
         if not candidates:
@@ -67,7 +70,9 @@ class HeuristicSolver(Solver):
             return SolveResult(Status.NO_SOLUTION, None, None, None, self.name, runtime, message)
         start = max(candidates, key=model.objective_of)
         left = max(0.1, 0.95 * limit - (time.perf_counter() - started))
-        plan = merge_search(model, start, time_limit_s=left, seed=options.seed).opened
+        plan = merge_search(
+            model, start, time_limit_s=left, seed=options.seed, include=support
+        ).opened
         if model.objective_of(start) > model.objective_of(plan):
             plan = start
         values = model.values_from_open(plan)
