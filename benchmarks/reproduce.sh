@@ -12,6 +12,7 @@ run() { "$PY" benchmarks/run.py "$@"; }
 run --suite synthetic_pmclp --methods spopt-cbc spopt-highs highs --time-limit 120 \
     --kill-after 5400 --results "$R/spopt.jsonl"
 run --suite synthetic_pmclp --methods lpfirst highs+presolve --time-limit 60 --results "$R/spopt.jsonl"
+run --suite synthetic_pmclp --only 2 --methods lpfirst --time-limit 600 --results "$R/spopt_long.jsonl"
 run --suite sjc --methods lpfirst highs ils10 spopt-cbc cbc ortools --time-limit 60 \
     --results "$R/sjc.jsonl"
 run --suite bds --methods lpfirst highs --time-limit 60 --results "$R/bds.jsonl"
@@ -23,6 +24,6 @@ run --suite maximo --only 0 5 6 11 12 17 18 23 --methods highs --time-limit 60 \
     --results "$R/maximo.jsonl"
 run --suite synthetic --only 0 1 2 3 --methods highs lpfirst heuristic --time-limit 60 \
     --results "$R/synthetic.jsonl"
-run --suite synthetic --only 4 5 --methods highs heuristic --time-limit 120 --kill-after 1500 \
+run --suite synthetic --only 4 5 --methods highs heuristic lpfirst --time-limit 120 --kill-after 1500 \
     --results "$R/synthetic.jsonl"
 "$PY" benchmarks/report.py "$R"/*.jsonl --intro benchmarks/FINDINGS.md --out benchmarks/REPORT.md

@@ -133,3 +133,18 @@ def test_heuristic_trades_cheap_outlets_for_a_dear_one() -> None:
     result = siting.solve(problem, solver="heuristic", options=SolveOptions(time_limit_s=5))
     assert result.objective == pytest.approx(115)
     assert result.bound is not None and result.bound >= 115
+
+
+def test_bound_without_coverage_rows() -> None:
+    """Every resident already served: no coverage rows; the bound is 0 and exact."""
+    problem = _multi(1)
+    empty = SitingProblem.from_arrays(
+        list(problem.coverage),
+        np.zeros_like(problem.weights),
+        services=list(problem.services),
+        budget=12.0,
+    )
+    model = build_model(empty)
+    found = lp_bound(model, greedy_plan(model))
+    assert found is not None and found.exact
+    assert found.value == pytest.approx(0.0, abs=1e-6)

@@ -142,7 +142,7 @@ def lp_bound(
         plan = np.zeros(model.num_x) if opened is None else model.values_from_open(opened)
         count = model.y_cover @ plan[: model.num_x]
         pricing = np.where(count < 0.5, PRICED, np.where(count < 1.5, KEPT, FREE))
-        if np.mean(pricing == KEPT) > ROW_GENERATION_SHARE:
+        if np.count_nonzero(pricing == KEPT) > ROW_GENERATION_SHARE * model.num_y:
             pricing[:] = KEPT
     lam = np.where(pricing == PRICED, model.y_weight, 0.0)
     # A full LP (dense p-MCLP coverage) goes to the interior-point method; restricted ones to
