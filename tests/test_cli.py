@@ -228,6 +228,16 @@ def test_console_script_demo(tmp_path):
     assert_demo_coverage_recomputed(demo, out, summary)
 
 
+def test_time_limited_run_says_so_and_hints_lpfirst(tmp_path):
+    """A run stopped at its time limit exits 0, says the plan is unproven and names lpfirst."""
+    demo = Path(__file__).resolve().parents[1] / "scenarios" / "demo" / "scenario.toml"
+    result = run_cli("run", demo, "--out", tmp_path / "o", "--time-limit", "0.05")
+    assert result.exit_code == 0, result.output
+    summary = json.loads((tmp_path / "o" / "summary.json").read_text())
+    assert summary["status"] == "time_limit" and summary["gap"] > 0
+    assert "not proven optimal" in result.output and '"lpfirst"' in result.output
+
+
 def assert_demo_coverage_recomputed(scenario_path: Path, out: Path, summary: dict) -> None:
     """Recompute every service's coverage from the CSV tables with geodesic distances.
 

@@ -29,6 +29,7 @@ from siting._errors import (
 )
 from siting.catalog import catalog, starter_scenario
 from siting.catalog import presets as all_presets
+from siting.localsearch import supports_greedy
 from siting.network import WalkNetwork
 from siting.outputs import check_output_dir, write_outputs
 from siting.pipeline import Inputs, Progress, Run, read_inputs, run_scenario
@@ -727,6 +728,7 @@ PHASE_LABELS = {
 }
 
 
+BRANCH_AND_CUT = ("highs", "cbc", "ortools")  # backends the lpfirst hint is for
 OBJECTIVE_LABELS = {
     "coverage": "weighted residents newly covered",
     "cost": "cost",
@@ -775,6 +777,11 @@ def _print_result(run: Run, out_dir: Path) -> None:
     out.print(table)
     if result.status is Status.TIME_LIMIT:
         out.print("[yellow]stopped at the time limit: the plan is not proven optimal[/yellow]")
+        if result.solver in BRANCH_AND_CUT and supports_greedy(run.problem):
+            out.print(
+                'hint: solver = "lpfirst" (LP bound by row generation, reduced-cost fixing) '
+                "often proves large max_coverage questions that plain branch-and-cut cannot"
+            )
     out.print(f"results in {out_dir}/")
 
 
