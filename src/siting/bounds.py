@@ -144,7 +144,8 @@ def lp_bound(
         pricing = np.where(count < 0.5, PRICED, np.where(count < 1.5, KEPT, FREE))
         if np.count_nonzero(pricing == KEPT) > ROW_GENERATION_SHARE * model.num_y:
             pricing[:] = KEPT
-    lam = np.where(pricing == PRICED, model.y_weight, 0.0)
+    weight = model.milp.c[model.num_x + model.num_z :][: model.num_y]
+    lam = np.where(pricing == PRICED, weight, 0.0)
     # A full LP (dense p-MCLP coverage) goes to the interior-point method; restricted ones to
     # dual simplex, which re-solves from its basis when rows are added.
     solver = "ipm" if np.all(pricing == KEPT) else "simplex"
@@ -221,7 +222,6 @@ class _RestrictedLp:
         )
         self.highs = highs_with(lp, options, relax=True, settings={"solver": solver})
         self.row_of = np.r_[rows, np.arange(num_y, milp.num_rows)]  # model row of each LP row
-        self.column_of = columns  # model column of each LP column
 
     def solve(
         self, time_limit_s: float | None = None
@@ -254,7 +254,7 @@ class _RestrictedLp:
         h.changeColsCost(len(changed), changed.astype(np.int32), new_cost[changed])
         self.x_cost, self.lam[rows] = new_cost, 0.0
         first, n = h.getNumCol(), len(rows)
-        weight = model.y_weight[rows]
+        weight = model.milp.c[model.num_x + model.num_z + rows]
         empty = np.zeros(n, dtype=np.int32)
         h.addCols(n, weight, np.zeros(n), np.ones(n), 0, empty, empty[:0], np.zeros(0))
         block = sparse.hstack(
@@ -271,5 +271,4 @@ class _RestrictedLp:
             block.data.astype(np.float64),
         )
         self.row_of = np.r_[self.row_of, rows]
-        self.column_of = np.r_[self.column_of, model.num_x + model.num_z + rows]
         pricing[rows] = KEPT
