@@ -6,12 +6,62 @@ import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
+from scipy import sparse
+
+from siting import Service, SitingProblem
+from siting.instances import pmclp_problem
+from siting.model import SitingModel
+from siting.solvers import SolveOptions, solve_model
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 DEMO = ROOT / "scenarios" / "demo" / "scenario.toml"
+
+
+def random_pmclp(seed: int, *, n: int = 80, m: int = 20, p: int = 4) -> SitingProblem:
+    """A random p-MCLP: 12 % dense coverage, integer weights 1..59."""
+    rng = np.random.default_rng(seed)
+    cover = sparse.csr_array(rng.random((n, m)) < 0.12)
+    return pmclp_problem(cover, rng.integers(1, 60, n).astype(float), p)
+
+
+def random_multi_service(
+    seed: int,
+    *,
+    n: int = 60,
+    m: int = 14,
+    densities: tuple[float, float, float] = (0.1, 0.2, 0.3),
+    max_c: int = 2,
+    **kwargs: object,
+) -> SitingProblem:
+    """Three services (b has a minimum of 1, c a maximum of ``max_c``), site fixed costs,
+    capacities and a budget of 12; ``kwargs`` go to :meth:`SitingProblem.from_arrays`."""
+    rng = np.random.default_rng(seed)
+    services = [
+        Service("a", 5, fit_out_cost=2.0),
+        Service("b", 8, fit_out_cost=1.0, min_new=1),
+        Service("c", 10, fit_out_cost=3.0, max_new=max_c),
+    ]
+    return SitingProblem.from_arrays(
+        [sparse.csr_array(rng.random((n, m)) < d) for d in densities],
+        rng.integers(0, 30, (n, 3)).astype(float),
+        services=services,
+        site_fixed_cost=np.where(rng.random(m) < 0.5, 0.0, rng.integers(1, 4, m).astype(float)),
+        site_capacity=rng.integers(1, 4, m).astype(float),
+        budget=12.0,
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+def proven_optimum(model: SitingModel) -> float:
+    """The model's optimum by HiGHS, asserting that it was proven."""
+    result = solve_model(model, options=SolveOptions(time_limit_s=30))
+    assert result.status == "optimal"
+    assert result.objective is not None
+    return float(result.objective)
 
 
 def shared_path(*parts: str) -> Path:

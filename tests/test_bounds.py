@@ -6,38 +6,21 @@ import numpy as np
 import pytest
 from scipy import sparse
 
+from conftest import proven_optimum, random_multi_service, random_pmclp
 from siting import Service, SitingProblem, build_model
 from siting.bounds import dual_bound, lagrangian_bound, lp_bound
-from siting.instances import pmclp_problem
 from siting.localsearch import greedy_plan
 from siting.model import SitingModel
-from siting.solvers import SolveOptions, solve_model
+from siting.solvers import SolveOptions
 from siting.solvers.highs import highs_with
 
 
 def _pmclp(seed: int) -> SitingProblem:
-    rng = np.random.default_rng(seed)
-    cover = sparse.csr_array(rng.random((90, 24)) < 0.12)
-    return pmclp_problem(cover, rng.integers(1, 60, 90).astype(float), 4)
+    return random_pmclp(seed, n=90, m=24)
 
 
 def _multi(seed: int, **kwargs: object) -> SitingProblem:
-    rng = np.random.default_rng(700 + seed)
-    n, m = 70, 16
-    services = [
-        Service("a", 5, fit_out_cost=2.0),
-        Service("b", 8, fit_out_cost=1.0, min_new=1),
-        Service("c", 10, fit_out_cost=3.0, max_new=3),
-    ]
-    return SitingProblem.from_arrays(
-        [sparse.csr_array(rng.random((n, m)) < d) for d in (0.1, 0.2, 0.3)],
-        rng.integers(0, 30, (n, 3)).astype(float),
-        services=services,
-        site_fixed_cost=np.where(rng.random(m) < 0.5, 0.0, rng.integers(1, 4, m).astype(float)),
-        site_capacity=rng.integers(1, 4, m).astype(float),
-        budget=12.0,
-        **kwargs,  # type: ignore[arg-type]
-    )
+    return random_multi_service(700 + seed, n=70, m=16, max_c=3, **kwargs)
 
 
 def _full_lp(model: SitingModel) -> float:
@@ -45,12 +28,6 @@ def _full_lp(model: SitingModel) -> float:
     h.run()
     assert h.getModelStatus().name == "kOptimal"
     return float(h.getInfo().objective_function_value)
-
-
-def _optimum(model: SitingModel) -> float:
-    result = solve_model(model, options=SolveOptions(time_limit_s=30))
-    assert result.status == "optimal"
-    return float(result.objective)  # type: ignore[arg-type]
 
 
 def _starts(model: SitingModel, seed: int) -> list[np.ndarray | None]:
@@ -63,7 +40,7 @@ def _starts(model: SitingModel, seed: int) -> list[np.ndarray | None]:
 @pytest.mark.parametrize("build", [_pmclp, _multi])
 def test_row_generation_reaches_the_lp_relaxation(seed: int, build) -> None:  # type: ignore[no-untyped-def]
     model = build_model(build(seed))
-    relaxation, optimum = _full_lp(model), _optimum(model)
+    relaxation, optimum = _full_lp(model), proven_optimum(model)
     for start in _starts(model, seed):
         found = lp_bound(model, start)
         assert found is not None and found.exact
@@ -81,7 +58,7 @@ def test_row_generation_reaches_the_lp_relaxation(seed: int, build) -> None:  # 
 @pytest.mark.parametrize("seed", range(6))
 def test_every_round_is_a_valid_bound(seed: int) -> None:
     model = build_model(_multi(seed))
-    optimum, relaxation = _optimum(model), _full_lp(model)
+    optimum, relaxation = proven_optimum(model), _full_lp(model)
     for rounds in (1, 2, 3):
         found = lp_bound(model, None, max_rounds=rounds)
         assert found is not None
@@ -100,7 +77,7 @@ def test_bound_with_complete_circle_keeps_every_row() -> None:
 @pytest.mark.parametrize("seed", range(4))
 def test_multiplier_bounds_valid_for_any_multipliers(seed: int) -> None:
     model = build_model(_multi(seed))
-    optimum = _optimum(model)
+    optimum = proven_optimum(model)
     rng = np.random.default_rng(seed)
     for _ in range(5):
         bound, _ = dual_bound(model.milp, rng.normal(0, 20, model.milp.num_rows))

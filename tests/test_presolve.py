@@ -8,17 +8,11 @@ import numpy as np
 import pytest
 from scipy import sparse
 
-from siting import Service, SitingProblem, build_model
+from conftest import proven_optimum, random_multi_service
+from siting import build_model
 from siting.instances import pmclp_problem
 from siting.presolve import dominated_columns, presolve_model
-from siting.solvers import SolveOptions, solve_model
-
-
-def _optimum(model) -> float:  # type: ignore[no-untyped-def]
-    result = solve_model(model, options=SolveOptions(time_limit_s=30))
-    assert result.status == "optimal"
-    assert result.objective is not None
-    return result.objective
+from siting.solvers import solve_model
 
 
 def _random_cover(rng: np.random.Generator, n: int, m: int, density: float) -> sparse.csr_array:
@@ -47,7 +41,7 @@ def test_pmclp_brute_force(seed: int) -> None:
     model = build_model(pmclp_problem(cover, weights, p))
     for reduced in (presolve_model(model),):
         assert reduced.num_x <= model.num_x
-        assert _optimum(reduced) == pytest.approx(best)
+        assert proven_optimum(reduced) == pytest.approx(best)
         result = solve_model(reduced)
         opened = reduced.open_matrix(result.values)
         assert model.objective_of(opened) == pytest.approx(best)  # plan of the original model
@@ -62,30 +56,14 @@ def test_unequal_costs_budget(seed: int) -> None:
     cost = rng.integers(1, 5, m).astype(float)
     problem = pmclp_problem(cover, weights, 6.0, site_cost=cost)
     model = build_model(problem)
-    assert _optimum(presolve_model(model)) == pytest.approx(_optimum(model))
+    assert proven_optimum(presolve_model(model)) == pytest.approx(proven_optimum(model))
 
 
 @pytest.mark.parametrize("seed", range(6))
 def test_multi_service_with_fixed_costs_capacity_and_minimum(seed: int) -> None:
-    rng = np.random.default_rng(200 + seed)
-    n, m = 50, 12
-    services = [
-        Service("a", 5, fit_out_cost=2.0),
-        Service("b", 8, fit_out_cost=1.0, min_new=1),
-        Service("c", 10, fit_out_cost=3.0, max_new=2),
-    ]
-    coverage = [_random_cover(rng, n, m, d) for d in (0.15, 0.25, 0.35)]
-    fixed = np.where(rng.random(m) < 0.5, 0.0, rng.integers(1, 4, m).astype(float))
-    problem = SitingProblem.from_arrays(
-        coverage,
-        rng.integers(0, 30, (n, 3)).astype(float),
-        services=services,
-        site_fixed_cost=fixed,
-        site_capacity=rng.integers(1, 4, m).astype(float),
-        budget=12.0,
-    )
+    problem = random_multi_service(200 + seed, n=50, m=12, densities=(0.15, 0.25, 0.35))
     model = build_model(problem)
-    assert _optimum(presolve_model(model)) == pytest.approx(_optimum(model))
+    assert proven_optimum(presolve_model(model)) == pytest.approx(proven_optimum(model))
 
 
 def test_models_with_rows_on_coverage_are_left_alone() -> None:
