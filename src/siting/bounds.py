@@ -139,8 +139,8 @@ def lp_bound(
     started = time.perf_counter()
     pricing = np.full(model.num_y, KEPT)
     if _relaxable(model):
-        plan = np.zeros(model.num_x) if opened is None else model.values_from_open(opened)
-        count = model.y_cover @ plan[: model.num_x]
+        x = np.zeros(model.num_x) if opened is None else opened[model.x_site, model.x_service]
+        count = model.y_cover @ x.astype(np.float64)
         pricing = np.where(count < 0.5, PRICED, np.where(count < 1.5, KEPT, FREE))
         if np.count_nonzero(pricing == KEPT) > ROW_GENERATION_SHARE * model.num_y:
             pricing[:] = KEPT

@@ -29,6 +29,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import sparse
 
+from siting._errors import SolverCapabilityError
 from siting.problem import MUST
 
 if TYPE_CHECKING:
@@ -278,6 +279,17 @@ def supports_greedy(problem: SitingProblem) -> bool:
         and (problem.equity is None or problem.equity.min_share is None)
         and problem.min_new_per_group == 0
     )
+
+
+def require_supported(problem: SitingProblem, solver: str) -> None:
+    """Refuse, naming backends that answer it, a question :func:`supports_greedy` rejects."""
+    if not supports_greedy(problem):
+        msg = (
+            f"solver {solver!r} answers max_coverage questions with budgets, capacities and "
+            "counts only; this scenario uses targets, equity, the complete circle, "
+            'community minimums or stages: use solver = "highs" (or cbc, ortools)'
+        )
+        raise SolverCapabilityError(msg)
 
 
 def searchable(model: SitingModel) -> bool:
@@ -596,6 +608,7 @@ __all__ = [
     "local_search",
     "lp_guided_plan",
     "merge_search",
+    "require_supported",
     "searchable",
     "supports_greedy",
 ]

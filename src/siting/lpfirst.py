@@ -34,7 +34,6 @@ from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
-from siting._errors import SolverCapabilityError
 from siting.bounds import lp_bound
 from siting.solvers.base import SolveOptions, Solver, SolveResult, Status
 
@@ -254,15 +253,9 @@ class LpFirstSolver(Solver):
 
     def check(self, problem: SitingProblem) -> None:
         """LP-first is built for weighted-coverage questions (p-MCLP and its budgeted kin)."""
-        from siting.localsearch import supports_greedy
+        from siting.localsearch import require_supported
 
-        if not supports_greedy(problem):
-            msg = (
-                "solver 'lpfirst' answers max_coverage questions with budgets, capacities and "
-                "counts only; this scenario uses targets, equity, the complete circle, "
-                'community minimums or stages: use solver = "highs" (or cbc, ortools)'
-            )
-            raise SolverCapabilityError(msg)
+        require_supported(problem, self.name)
 
     def solve(self, model: SitingModel, options: SolveOptions) -> SolveResult:
         """Presolve, LP first, map the plan back to ``model``'s columns."""

@@ -22,9 +22,14 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, ClassVar
 
-from siting._errors import SolverCapabilityError
 from siting.bounds import lp_bound
-from siting.localsearch import greedy_plan, lp_guided_plan, merge_search, supports_greedy
+from siting.localsearch import (
+    greedy_plan,
+    lp_guided_plan,
+    merge_search,
+    require_supported,
+    supports_greedy,
+)
 from siting.solvers.base import SolveOptions, Solver, SolveResult, Status
 
 if TYPE_CHECKING:
@@ -44,13 +49,7 @@ class HeuristicSolver(Solver):
 
     def check(self, problem: SitingProblem) -> None:
         """Refuse questions the heuristic cannot answer, naming a backend that can."""
-        if not supports_greedy(problem):
-            msg = (
-                "solver 'heuristic' answers max_coverage questions with budgets, capacities and "
-                "counts only; this scenario uses targets, equity, the complete circle, "
-                'community minimums or stages: use solver = "highs" (or cbc, ortools)'
-            )
-            raise SolverCapabilityError(msg)
+        require_supported(problem, self.name)
 
     def solve(self, model: SitingModel, options: SolveOptions) -> SolveResult:
         """LP bound and LP-guided start, then search from the better start until the limit."""
