@@ -1,22 +1,23 @@
-r"""Swap local search and iterated local search on a built model.
+r"""Swap local search and adaptive iterated local search on a built model.
 
 For the max-coverage mode of :mod:`siting.model`. A plan is a set of open outlet columns (x);
 row *r* (an aggregated demand row of weight :math:`w_r`) is covered when at least one open
-column covers it. The search keeps, per row, the number of open columns covering it, and per
-iteration computes for every closed column *b* and open column *a* the exact change of a swap
+column covers it. The search keeps, per row, the number of open columns covering it and its
+owner when exactly one does, and per column the exact change of a swap
 
 .. math::
 
     \Delta(b, a) = \mathrm{gain}(b) - \mathrm{loss}(a) + E(b, a),
 
 where gain(b) is the uncovered weight *b* covers, loss(a) the weight only *a* covers, and
-:math:`E(b, a)` the weight only *a* covers that *b* also covers — one sparse product
-:math:`E = Y_1^\top S` over the rows covered exactly once (Whitaker's fast interchange, as in
-Resende & Werneck's p-median local search). Feasibility of each swap (budget with site fixed
+:math:`E(b, a)` the weight only *a* covers that *b* also covers (Whitaker's fast interchange,
+as in Resende & Werneck's p-median local search). Opening or closing a column updates all
+three incrementally over the rows whose state changes, O(their nonzeros), so one swap pass
+costs O(open columns x columns) vector work. Feasibility of each swap (budget with site fixed
 costs paid once, site capacity and floor area, per-service minimum and maximum counts) is
-checked for all pairs at once. Free budget is spent by add moves. :func:`iterated_local_search`
-perturbs the best plan (drop a few outlets, refill greedily) and searches again until its time
-limit, keeping the best plan.
+checked vectorised. Free budget is spent by add moves. :func:`iterated_local_search`
+perturbs, searches and accepts as in Máximo, Cordeau & Nascimento's adaptive ILS for the
+MCLP, until its time limit, keeping the best plan.
 """
 
 from __future__ import annotations
@@ -122,8 +123,27 @@ class _State:
             and (area_per_site <= self.costs.floor + EPS).all()
             and not np.isfinite(self.costs.service_budget).any()
         )
+        self.uniform = bool(
+            self.simple
+            and len(self.costs.min_new) == 1
+            and not self.costs.min_new.any()
+            and not np.isfinite(self.costs.max_new).any()
+            and (self.costs.fit_out == self.costs.fit_out[:1]).all()
+        )  # every swap keeps the spending, so every swap is feasible
         self.open = open_columns.copy()
         self.count = np.asarray(self.Y @ self.open.astype(np.float64)).round().astype(np.int64)
+        uncovered = np.where(self.count == 0, self.w, 0.0)
+        self.gain = np.asarray(self.YT @ uncovered) + self.cx  # weight each column would add
+        self.gain[self.open] = -np.inf  # open columns add nothing
+        self.owner = np.full(len(self.w), -1, dtype=np.int64)  # the open column of once-rows
+        once = np.flatnonzero(self.count == 1)
+        self.owner[once] = self._open_covering(once, -1)
+        self.loss = self.cx + np.bincount(
+            self.owner[once], weights=self.w[once], minlength=len(self.open)
+        )  # weight only the column covers, plus its own objective term
+        self.E: NDArray[np.float64] | None = None  # (slots, columns), built on first use
+        self.slot = np.full(len(self.open), -1, dtype=np.int64)
+        self.slot_column = np.zeros(0, dtype=np.int64)
         self._refresh_sites()
 
     # -- bookkeeping ------------------------------------------------------------------------
@@ -152,9 +172,94 @@ class _State:
         ]
         return rows
 
+    def _entries(self, rows: NDArray[np.integer]) -> tuple[NDArray[np.int32], NDArray[np.intp]]:
+        """The columns covering ``rows``, entry by entry, and each entry's position in rows."""
+        starts = self.Y.indptr[rows]
+        lengths = self.Y.indptr[rows + 1] - starts
+        position = np.repeat(np.arange(rows.size), lengths)
+        first = starts - np.cumsum(lengths) + lengths  # offset of each row's first entry
+        offsets = np.arange(position.size) + np.repeat(first, lengths)
+        return self.Y.indices[offsets], position
+
+    def _open_covering(self, rows: NDArray[np.intp], skip: int) -> NDArray[np.int64]:
+        """For rows covered by exactly one open column other than ``skip``: that column."""
+        columns, position = self._entries(rows)
+        is_open = self.open[columns] & (columns != skip)
+        found = np.empty(rows.size, dtype=np.int64)
+        found[position[is_open]] = columns[is_open]
+        return found
+
+    def _build_swap_matrix(self) -> None:
+        """E[b, slot(a)]: weight covered only by open column a that column b also covers."""
+        open_idx = np.flatnonzero(self.open)
+        self.slot[:] = -1
+        self.slot[open_idx] = np.arange(open_idx.size)
+        self.slot_column = open_idx.astype(np.int64)
+        once = np.flatnonzero(self.count == 1)
+        rows = self.Y[once]
+        S = sparse.csr_array(
+            (self.w[once], (np.arange(once.size), self.slot[self.owner[once]])),
+            shape=(once.size, max(open_idx.size, 1)),
+        )
+        self.E = (sparse.csr_array(S.T) @ rows).toarray()
+
+    def _take_slot(self, column: int) -> None:
+        if self.E is None:
+            return
+        free = np.flatnonzero(self.slot_column < 0)
+        if free.size == 0:  # grow by doubling
+            grow = max(1, self.E.shape[0])
+            self.E = np.vstack([self.E, np.zeros((grow, self.E.shape[1]))])
+            self.slot_column = np.concatenate([self.slot_column, np.full(grow, -1)])
+            free = np.flatnonzero(self.slot_column < 0)
+        self.slot[column] = free[0]
+        self.slot_column[free[0]] = column
+
     def flip(self, column: int, on: bool) -> None:
+        """Open or close one column; counts, owners, gains, losses and E follow incrementally.
+
+        Rows of ``column`` that move between uncovered, covered once and covered more often
+        change the gain of every column covering them, the loss of their single owner and
+        E[:, slot(owner)]; one gather over those rows' entries does it all.
+        """
+        rows = self._rows(column)
+        before = self.count[rows]
         self.open[column] = on
-        self.count[self._rows(column)] += 1 if on else -1
+        self.count[rows] += 1 if on else -1
+        w = self.w[rows]
+        if on:
+            self._take_slot(column)
+            fresh, doubled = before == 0, before == 1  # fresh: now owned by column
+            owner = np.where(fresh, column, np.where(doubled, self.owner[rows], -1))
+            self.loss[column] += w[fresh].sum()
+            np.subtract.at(self.loss, owner[doubled], w[doubled])
+            gain_change = np.where(fresh, -w, 0.0)
+            slot_change = np.where(fresh, w, np.where(doubled, -w, 0.0))
+            self.owner[rows[fresh | doubled]] = np.where(fresh, column, -1)[fresh | doubled]
+        else:
+            lost, single = before == 1, before == 2  # single: the other open column owns them
+            self.loss[column] = self.cx[column]
+            if self.E is not None:
+                self.E[self.slot[column]] = 0.0
+                self.slot_column[self.slot[column]] = -1
+                self.slot[column] = -1
+            owner = np.full(rows.size, -1, dtype=np.int64)
+            owner[single] = self._open_covering(rows[single], column)
+            np.add.at(self.loss, owner[single], w[single])
+            gain_change = np.where(lost, w, 0.0)
+            slot_change = np.where(single, w, 0.0)
+            self.owner[rows[lost | single]] = owner[lost | single]
+        moved = np.flatnonzero((gain_change != 0) | (slot_change != 0))
+        if moved.size:
+            columns, position = self._entries(rows[moved])
+            np.add.at(self.gain, columns, gain_change[moved][position])
+            if self.E is not None:
+                slots = self.slot[owner[moved]][position]
+                change = slot_change[moved][position]
+                hit = change != 0
+                np.add.at(self.E, (slots[hit], columns[hit]), change[hit])
+        uncovered = self.count[rows] == 0
+        self.gain[column] = -np.inf if on else w[uncovered].sum() + self.cx[column]
         c = self.costs
         s, k = c.site[column], c.service[column]
         sign = 1.0 if on else -1.0
@@ -171,8 +276,7 @@ class _State:
 
     # -- moves ------------------------------------------------------------------------------
     def gains(self) -> NDArray[np.float64]:
-        uncovered = np.where(self.count == 0, self.w, 0.0)
-        return np.asarray(self.YT @ uncovered) + self.cx
+        return self.gain
 
     def add_cost(self) -> NDArray[np.float64]:
         c = self.costs
@@ -198,39 +302,43 @@ class _State:
         ratio = np.where(ok, gain / np.maximum(cost, EPS), -np.inf)
         return int(np.argmax(ratio))
 
+    def _swap_matrix(self) -> NDArray[np.float64]:
+        if self.E is None:
+            self._build_swap_matrix()
+        assert self.E is not None
+        return self.E
+
     def best_swap(self) -> tuple[int, int, float] | None:
-        """The best improving (add b, drop a) pair, or None at a local optimum."""
-        open_idx = np.flatnonzero(self.open)
-        if open_idx.size == 0:
+        r"""The best improving (add b, drop a) pair over all pairs, or None at a local optimum.
+
+        :math:`\Delta(b, a) = \mathrm{gain}(b) - \mathrm{loss}(a) + E(b, a)` over all closed
+        *b* and open *a* at once; E is kept up to date by :meth:`flip`.
+        """
+        if not self.open.any():
             return None
-        position = np.full(len(self.open), -1, dtype=np.int64)
-        position[open_idx] = np.arange(open_idx.size)
-        gain = self.gains()
-        once = np.flatnonzero(self.count == 1)
-        loss = np.zeros(open_idx.size) + self.cx[open_idx]
-        E = np.zeros((len(self.open), open_idx.size))
-        if once.size:
-            rows = self.Y[once]
-            lengths = np.diff(rows.indptr)
-            owner_entries = self.open[rows.indices]
-            entry_row = np.repeat(np.arange(once.size), lengths)
-            owner = np.empty(once.size, dtype=np.int64)
-            owner[entry_row[owner_entries]] = position[rows.indices[owner_entries]]
-            weight = self.w[once]
-            loss += np.bincount(owner, weights=weight, minlength=open_idx.size)
-            S = sparse.csr_array(
-                (weight, (np.arange(once.size), owner)), shape=(once.size, open_idx.size)
-            )
-            E = (sparse.csr_array(S.T) @ rows).toarray().T  # (num_x, open); no transposed copy
-        delta = gain[:, None] - loss[None, :] + E
-        delta[open_idx, :] = -np.inf
-        delta[:, :] = np.where(self._swap_feasible(open_idx), delta, -np.inf)
-        flat = int(np.argmax(delta))
-        b, a_pos = divmod(flat, open_idx.size)
-        best = float(delta[b, a_pos])
+        E = self._swap_matrix()
+        used = self.slot_column >= 0
+        loss = np.where(used, self.loss[np.maximum(self.slot_column, 0)], np.inf)
+        delta = E + self.gain[None, :]
+        delta -= loss[:, None]
+        if not self.uniform:
+            feasible = self._swap_feasible(np.maximum(self.slot_column, 0)).T
+            delta[:, :] = np.where(feasible, delta, -np.inf)
+        slot, b = divmod(int(np.argmax(delta)), delta.shape[1])
+        best = float(delta[slot, b])
         if best <= EPS * max(1.0, abs(self.objective())):
             return None
-        return b, int(open_idx[a_pos]), best
+        return b, int(self.slot_column[slot]), best
+
+    def best_swap_for(self, a: int, tolerance: float) -> tuple[int, float] | None:
+        """The column to open in place of open column ``a`` that gains over ``tolerance``."""
+        delta = self._swap_matrix()[self.slot[a]] + self.gain
+        if not self.uniform:
+            delta[~self._swap_feasible(np.array([a]))[:, 0]] = -np.inf
+        b = int(np.argmax(delta))
+        if delta[b] - self.loss[a] <= tolerance:
+            return None
+        return b, float(delta[b] - self.loss[a])
 
     def _swap_feasible(self, open_idx: NDArray[np.intp]) -> NDArray[np.bool_]:
         c = self.costs
@@ -317,18 +425,10 @@ def greedy_plan(model: SitingModel) -> NDArray[np.bool_] | None:
     state = _State(model, np.zeros(model.num_x, dtype=bool))
     if model.num_x == 0:
         return None if state.costs.min_new.any() else _result(state, 0, 0, 0.0).opened
-    gain = state.gains()
-    weight_left = np.where(state.count == 0, state.w, 0.0)
+    gain = state.gains()  # kept up to date by flip
 
     def open_column(column: int) -> None:
         state.flip(column, on=True)
-        rows = state._rows(column)
-        rows = rows[weight_left[rows] > 0]
-        if rows.size:
-            covering = state.Y[rows]
-            lost = np.repeat(weight_left[rows], np.diff(covering.indptr))
-            gain[:] -= np.bincount(covering.indices, weights=lost, minlength=model.num_x)
-            weight_left[rows] = 0.0
 
     for k in np.flatnonzero(state.costs.min_new > 0):  # minimum counts first, best gain first
         while state.service_count[k] < state.costs.min_new[k]:
@@ -419,15 +519,17 @@ def iterated_local_search(
     *,
     time_limit_s: float = 10.0,
     seed: int = 0,
-    drop_share: float = 0.2,
-    pool: list[NDArray[np.bool_]] | None = None,
-    accept_worse: float = 0.0,
-    patience: int = 200,
+    pool: list[tuple[float, NDArray[np.bool_]]] | None = None,
 ) -> LocalSearchResult:
-    """Local search, then perturb-and-search rounds until the time limit; the best plan wins.
+    """Adaptive iterated local search until the time limit; the best plan wins.
 
-    A round drops ``drop_share`` of the best plan's outlets at random (at least one), refills
-    the freed budget greedily and runs the local search again.
+    After Máximo, Cordeau & Nascimento's AILS for the MCLP: each round perturbs the reference
+    plan (swap ``omega`` outlets: random ones, or the ones nearest a random outlet, for random
+    ones or ones near those removed), searches to a local optimum and accepts it as the new
+    reference when it beats a threshold between the mean and the best of recent rounds that
+    tightens over the run (:class:`_Threshold`). ``omega`` adapts so that a round ends about
+    :data:`TARGET_DISTANCE` outlets away from the reference. Local optima go to ``pool`` as
+    (objective, open columns).
     """
     if not searchable(model):
         return _unsearchable(model, start)
@@ -438,42 +540,128 @@ def iterated_local_search(
     if plan is None:
         plan = np.zeros((model.problem.num_sites, len(model.problem.services)), dtype=bool)
     state = _State(model, plan[model.x_site, model.x_service])
-    moves = _descend(state, deadline, 100_000)
+    moves = _descend(state, deadline, 100_000, rng)
     best_open, best_value = state.open.copy(), state.objective()
-    current = best_open
-    restarts = last_improvement = 0
-    while time.perf_counter() < deadline and restarts - last_improvement < patience:
+    reference = best_open.copy()
+    size = int(reference.sum())
+    if size == 0:
+        return _result(state, moves, 0, started)
+    target = min(TARGET_DISTANCE, max(1, round(0.2 * size)))
+    steps = {rule: _Steps(target, size) for rule in ("random", "concentric")}
+    threshold = _Threshold(started, time_limit_s)
+    restarts = 0
+    while time.perf_counter() < deadline:
         restarts += 1
-        state = _State(model, current)
-        open_idx = np.flatnonzero(state.open)
-        if open_idx.size == 0:
-            break
-        drop = rng.choice(open_idx, size=max(1, int(drop_share * open_idx.size)), replace=False)
-        for column in drop:
-            if (
-                state.service_count[state.costs.service[column]] - 1
-                >= state.costs.min_new[state.costs.service[column]]
-            ):
-                state.flip(int(column), on=False)
-        # Refill: random among the best few adds first, to leave the old basin.
-        for _ in range(len(drop)):
-            gain = state.gains()
-            ok = state.can_add(state.add_cost()) & (gain > EPS)
-            if not ok.any():
-                break
-            top = np.argsort(np.where(ok, gain, -np.inf))[-3:]
-            top = top[ok[top]]
-            state.flip(int(rng.choice(top)), on=True)
-        moves += _descend(state, deadline, 100_000)
-        if pool is not None:
-            pool.append(state.open.copy())
+        rule = ("random", "concentric")[int(rng.integers(2))]
+        _perturb(state, rule, steps[rule].omega, rng)
+        moves += _descend(state, deadline, 100_000, rng)
         value = state.objective()
-        if value > best_value + EPS:
+        steps[rule].record(int((reference & ~state.open).sum()), int(reference.sum()))
+        if pool is not None:
+            pool.append((value, state.open.copy()))
+        if value > best_value + EPS * max(1.0, abs(best_value)):
             best_open, best_value = state.open.copy(), value
-            last_improvement = restarts
-        current = state.open.copy() if value >= best_value * (1 - accept_worse) else best_open
-    final = _State(model, best_open)
-    return _result(final, moves, restarts, started)
+        if threshold.accept(value):
+            reference = state.open.copy()
+        else:
+            _move_to(state, reference)
+    return _result(_State(model, best_open), moves, restarts, started)
+
+
+TARGET_DISTANCE = 6
+"""Outlets a perturbation round should change (AILS's d_beta), at most a fifth of the plan."""
+WINDOW = 30
+"""Rounds between updates of the perturbation size and the acceptance threshold (gamma)."""
+ETA_MIN = 0.1
+"""Final acceptance slack: the threshold ends at 90 % of the way from mean to best."""
+POOL_SIZE = 40
+"""Best local optima whose outlets join the merge search's restricted exact solve."""
+
+
+class _Steps:
+    """Perturbation size ``omega`` of one rule, steered toward a target distance."""
+
+    def __init__(self, target: int, size: int) -> None:
+        self.target, self.omega = target, target
+        self.size = size
+        self.distances: list[int] = []
+        self.mean = 0.0
+
+    def record(self, distance: int, size: int) -> None:
+        self.size = max(1, size)
+        self.distances.append(distance)
+        n = len(self.distances)
+        self.mean = self.mean + (distance - self.mean) / min(n, WINDOW)
+        if n % WINDOW == 0:
+            scale = self.target / max(self.mean, 1e-9)
+            self.omega = int(np.clip(round(self.omega * scale), 1, self.size))
+
+
+class _Threshold:
+    """AILS acceptance: beat mean + (1 - eta) (recent best - mean); eta falls 1 -> 0.1."""
+
+    def __init__(self, started: float, time_limit_s: float) -> None:
+        self.started, self.limit = started, max(time_limit_s, 1e-9)
+        self.calls = 0
+        self.eta, self.decay = 1.0, 1.0
+        self.mean = 0.0
+        self.ceiling = self.next_ceiling = -np.inf
+
+    def accept(self, value: float) -> bool:
+        self.calls += 1
+        if self.calls % WINDOW == 0:  # the best of the last window becomes the ceiling
+            self.ceiling, self.next_ceiling = self.next_ceiling, -np.inf
+            share = (time.perf_counter() - self.started) / self.limit
+            expected = self.calls / max(share, 1e-9)  # rounds by the deadline at this pace
+            self.decay = ETA_MIN ** (1.0 / max(expected, 1.0))
+        self.next_ceiling = max(self.next_ceiling, value)
+        self.ceiling = max(self.ceiling, value)
+        self.mean += (value - self.mean) / min(self.calls, WINDOW)
+        self.eta = max(self.eta * self.decay, ETA_MIN)
+        return value > self.mean + (1.0 - self.eta) * (self.ceiling - self.mean)
+
+
+def _perturb(state: _State, rule: str, omega: int, rng: np.random.Generator) -> None:
+    """Swap ``omega`` open outlets for closed ones the limits allow, then refill the budget.
+
+    ``rule`` picks the outlets to close: ``random`` ones, or the ``concentric`` ones sharing
+    the most demand rows with a random open outlet. Replacements are random (half of the
+    calls) or cover a row of the outlet they replace.
+    """
+    open_idx = np.flatnonzero(state.open)
+    if rule == "concentric":
+        centre = int(rng.choice(open_idx))
+        shared = np.asarray(state.Y[state._rows(centre)].sum(axis=0)).ravel()[open_idx]
+        order = np.lexsort((rng.random(open_idx.size), -shared))
+        leaving = open_idx[order[:omega]]
+    else:
+        leaving = rng.choice(open_idx, size=min(omega, open_idx.size), replace=False)
+    near = bool(rng.integers(2))
+    c = state.costs
+    for column in leaving:
+        k = c.service[column]
+        if state.service_count[k] - 1 < c.min_new[k]:
+            continue
+        state.flip(int(column), on=False)
+        allowed = state.can_add(state.add_cost())
+        allowed[column] = False
+        if near:
+            covering = state.Y[state._rows(int(column))].indices
+            close = covering[allowed[covering]]
+            if close.size:
+                state.flip(int(rng.choice(close)), on=True)
+                continue
+        choices = np.flatnonzero(allowed)
+        if choices.size:
+            state.flip(int(rng.choice(choices)), on=True)
+
+
+def _move_to(state: _State, target: NDArray[np.bool_]) -> None:
+    """Flip the columns that differ, closing first, so that ``state`` holds ``target``."""
+    for column in np.flatnonzero(state.open & ~target):
+        state.flip(int(column), on=False)
+    for column in np.flatnonzero(target & ~state.open):
+        state.flip(int(column), on=True)
 
 
 def merge_search(
@@ -504,13 +692,13 @@ def merge_search(
     if not searchable(model):
         return _unsearchable(model, start)
     started = time.perf_counter()
-    pool: list[NDArray[np.bool_]] = []
+    pool: list[tuple[float, NDArray[np.bool_]]] = []
     first = iterated_local_search(
         model, start, time_limit_s=search_share * time_limit_s, seed=seed, pool=pool
     )
     keep = np.zeros(model.num_x, dtype=bool)
     keep[first.columns] = True
-    for member in pool:
+    for _, member in sorted(pool, key=lambda entry: -entry[0])[:POOL_SIZE]:
         keep |= member
     if include is not None:
         keep |= include
@@ -569,7 +757,16 @@ def _neighbours(
     return keep
 
 
-def _descend(state: _State, deadline: float, max_moves: int) -> int:
+def _descend(
+    state: _State, deadline: float, max_moves: int, rng: np.random.Generator | None = None
+) -> int:
+    """Add moves while any helps, then first-improvement swap passes to a local optimum.
+
+    A pass visits the open columns in random order and replaces each by the closed column
+    that improves the plan most, if any; it stops after a pass without a move (a local
+    optimum of the whole swap neighbourhood).
+    """
+    rng = np.random.default_rng(0) if rng is None else rng
     moves = 0
     while moves < max_moves and time.perf_counter() < deadline:
         add = state.best_add()
@@ -577,13 +774,17 @@ def _descend(state: _State, deadline: float, max_moves: int) -> int:
             state.flip(add, on=True)
             moves += 1
             continue
-        swap = state.best_swap()
-        if swap is None:
+        improved = False
+        tolerance = EPS * max(1.0, abs(state.objective()))
+        for a in rng.permutation(np.flatnonzero(state.open)):
+            found = state.best_swap_for(int(a), tolerance)
+            if found is not None:
+                state.flip(int(a), on=False)
+                state.flip(found[0], on=True)
+                moves += 1
+                improved = True
+        if not improved:
             break
-        b, a, _ = swap
-        state.flip(a, on=False)
-        state.flip(b, on=True)
-        moves += 1
     return moves
 
 

@@ -1,0 +1,59 @@
+"""The swap search's incremental bookkeeping and the adaptive iterated local search."""
+
+from __future__ import annotations
+
+from itertools import combinations
+
+import numpy as np
+import pytest
+
+from conftest import random_multi_service, random_pmclp
+from siting import build_model
+from siting.localsearch import _State, greedy_plan, iterated_local_search
+from siting.model import SitingModel
+
+
+def _fresh_equals_incremental(model: SitingModel, state: _State) -> None:
+    fresh = _State(model, state.open)
+    fresh._build_swap_matrix()
+    assert state.E is not None and fresh.E is not None
+    np.testing.assert_array_equal(fresh.count, state.count)
+    np.testing.assert_array_equal(fresh.owner, state.owner)
+    np.testing.assert_array_equal(np.isinf(fresh.gain), state.open)
+    np.testing.assert_allclose(fresh.gain[~state.open], state.gain[~state.open], atol=1e-9)
+    np.testing.assert_allclose(fresh.loss[state.open], state.loss[state.open], atol=1e-9)
+    open_idx = np.flatnonzero(state.open)
+    np.testing.assert_allclose(fresh.E[fresh.slot[open_idx]], state.E[state.slot[open_idx]])
+    assert not state.E[state.slot_column < 0].any()  # free slots hold nothing
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_flips_keep_gains_losses_and_swap_matrix_exact(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    for problem in (random_pmclp(seed, n=120, m=30, p=6), random_multi_service(seed)):
+        model = build_model(problem)
+        state = _State(model, np.zeros(model.num_x, dtype=bool))
+        for column in rng.choice(model.num_x, size=min(5, model.num_x), replace=False):
+            state.flip(int(column), on=True)
+        state.best_swap()  # builds E; from here on every flip updates it
+        for _ in range(60):
+            if rng.random() < 0.5 and state.open.sum() > 1:
+                state.flip(int(rng.choice(np.flatnonzero(state.open))), on=False)
+            else:
+                state.flip(int(rng.choice(np.flatnonzero(~state.open))), on=True)
+        _fresh_equals_incremental(model, state)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_iterated_search_finds_the_enumerated_optimum(seed: int) -> None:
+    problem = random_pmclp(100 + seed, n=60, m=14, p=3)
+    model = build_model(problem)
+    cover = model.y_cover.toarray()
+    optimum = max(
+        model.y_weight[cover[:, list(chosen)].any(axis=1)].sum()
+        for chosen in combinations(range(model.num_x), 3)
+    )
+    found = iterated_local_search(model, greedy_plan(model), time_limit_s=0.5, seed=seed)
+    assert found.objective == pytest.approx(optimum)
+    assert len(found.columns) == 3
+    assert found.restarts > 0
