@@ -520,8 +520,9 @@ def iterated_local_search(
     time_limit_s: float = 10.0,
     seed: int = 0,
     pool: list[tuple[float, NDArray[np.bool_]]] | None = None,
+    patience: int = 500,
 ) -> LocalSearchResult:
-    """Adaptive iterated local search until the time limit; the best plan wins.
+    """Adaptive iterated local search; the best plan wins.
 
     After Máximo, Cordeau & Nascimento's AILS for the MCLP: each round perturbs the reference
     plan (swap ``omega`` outlets: random ones, or the ones nearest a random outlet, for random
@@ -529,7 +530,8 @@ def iterated_local_search(
     reference when it beats a threshold between the mean and the best of recent rounds that
     tightens over the run (:class:`_Threshold`). ``omega`` adapts so that a round ends about
     :data:`TARGET_DISTANCE` outlets away from the reference. Local optima go to ``pool`` as
-    (objective, open columns).
+    (objective, open columns). The search stops at the time limit or after ``patience`` rounds
+    without a better plan.
     """
     if not searchable(model):
         return _unsearchable(model, start)
@@ -549,8 +551,8 @@ def iterated_local_search(
     target = min(TARGET_DISTANCE, max(1, round(0.2 * size)))
     steps = {rule: _Steps(target, size) for rule in ("random", "concentric")}
     threshold = _Threshold(started, time_limit_s)
-    restarts = 0
-    while time.perf_counter() < deadline:
+    restarts = last_improvement = 0
+    while time.perf_counter() < deadline and restarts - last_improvement < patience:
         restarts += 1
         rule = ("random", "concentric")[int(rng.integers(2))]
         _perturb(state, rule, steps[rule].omega, rng)
@@ -561,6 +563,7 @@ def iterated_local_search(
             pool.append((value, state.open.copy()))
         if value > best_value + EPS * max(1.0, abs(best_value)):
             best_open, best_value = state.open.copy(), value
+            last_improvement = restarts
         if threshold.accept(value):
             reference = state.open.copy()
         else:
