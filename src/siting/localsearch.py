@@ -31,6 +31,7 @@ from numpy.typing import NDArray
 from scipy import sparse
 
 from siting._errors import SolverCapabilityError
+from siting._kernels import flip_column
 from siting.problem import MUST
 
 if TYPE_CHECKING:
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
     from siting.problem import SitingProblem
 
 EPS = 1e-9
+_NO_SWAPS = np.zeros((1, 1))  # stands in for E before the first swap evaluation
 
 
 @dataclass
@@ -172,21 +174,13 @@ class _State:
         ]
         return rows
 
-    def _entries(self, rows: NDArray[np.integer]) -> tuple[NDArray[np.int32], NDArray[np.intp]]:
-        """The columns covering ``rows``, entry by entry, and each entry's position in rows."""
-        starts = self.Y.indptr[rows]
-        lengths = self.Y.indptr[rows + 1] - starts
-        position = np.repeat(np.arange(rows.size), lengths)
-        first = starts - np.cumsum(lengths) + lengths  # offset of each row's first entry
-        offsets = np.arange(position.size) + np.repeat(first, lengths)
-        return self.Y.indices[offsets], position
-
     def _open_covering(self, rows: NDArray[np.intp], skip: int) -> NDArray[np.int64]:
         """For rows covered by exactly one open column other than ``skip``: that column."""
-        columns, position = self._entries(rows)
-        is_open = self.open[columns] & (columns != skip)
+        block = self.Y[rows]
+        is_open = self.open[block.indices] & (block.indices != skip)
+        position = np.repeat(np.arange(rows.size), np.diff(block.indptr))
         found = np.empty(rows.size, dtype=np.int64)
-        found[position[is_open]] = columns[is_open]
+        found[position[is_open]] = block.indices[is_open]
         return found
 
     def _build_swap_matrix(self) -> None:
@@ -218,48 +212,34 @@ class _State:
     def flip(self, column: int, on: bool) -> None:
         """Open or close one column; counts, owners, gains, losses and E follow incrementally.
 
-        Rows of ``column`` that move between uncovered, covered once and covered more often
-        change the gain of every column covering them, the loss of their single owner and
-        E[:, slot(owner)]; one gather over those rows' entries does it all.
+        Only rows of ``column`` that move between uncovered, covered once and covered more
+        often change anything: the gain of every column covering them, the loss of their
+        single owner and E[slot(owner)] (:func:`siting._kernels.flip_column`).
         """
-        rows = self._rows(column)
-        before = self.count[rows]
-        self.open[column] = on
-        self.count[rows] += 1 if on else -1
-        w = self.w[rows]
         if on:
             self._take_slot(column)
-            fresh, doubled = before == 0, before == 1  # fresh: now owned by column
-            owner = np.where(fresh, column, np.where(doubled, self.owner[rows], -1))
-            self.loss[column] += w[fresh].sum()
-            np.subtract.at(self.loss, owner[doubled], w[doubled])
-            gain_change = np.where(fresh, -w, 0.0)
-            slot_change = np.where(fresh, w, np.where(doubled, -w, 0.0))
-            self.owner[rows[fresh | doubled]] = np.where(fresh, column, -1)[fresh | doubled]
-        else:
-            lost, single = before == 1, before == 2  # single: the other open column owns them
-            self.loss[column] = self.cx[column]
-            if self.E is not None:
-                self.E[self.slot[column]] = 0.0
-                self.slot_column[self.slot[column]] = -1
-                self.slot[column] = -1
-            owner = np.full(rows.size, -1, dtype=np.int64)
-            owner[single] = self._open_covering(rows[single], column)
-            np.add.at(self.loss, owner[single], w[single])
-            gain_change = np.where(lost, w, 0.0)
-            slot_change = np.where(single, w, 0.0)
-            self.owner[rows[lost | single]] = owner[lost | single]
-        moved = np.flatnonzero((gain_change != 0) | (slot_change != 0))
-        if moved.size:
-            columns, position = self._entries(rows[moved])
-            np.add.at(self.gain, columns, gain_change[moved][position])
-            if self.E is not None:
-                slots = self.slot[owner[moved]][position]
-                change = slot_change[moved][position]
-                hit = change != 0
-                np.add.at(self.E, (slots[hit], columns[hit]), change[hit])
-        uncovered = self.count[rows] == 0
-        self.gain[column] = -np.inf if on else w[uncovered].sum() + self.cx[column]
+        track = self.E is not None
+        flip_column(
+            column,
+            on,
+            self.Y.indptr,
+            self.Y.indices,
+            self.YT.indptr,
+            self.YT.indices,
+            self.w,
+            self.cx,
+            self.open,
+            self.count,
+            self.owner,
+            self.gain,
+            self.loss,
+            self.E if self.E is not None else _NO_SWAPS,
+            self.slot,
+            track,
+        )
+        if not on and track:
+            self.slot_column[self.slot[column]] = -1
+            self.slot[column] = -1
         c = self.costs
         s, k = c.site[column], c.service[column]
         sign = 1.0 if on else -1.0
@@ -520,7 +500,7 @@ def iterated_local_search(
     time_limit_s: float = 10.0,
     seed: int = 0,
     pool: list[tuple[float, NDArray[np.bool_]]] | None = None,
-    patience: int = 500,
+    patience: int = 2000,
 ) -> LocalSearchResult:
     """Adaptive iterated local search; the best plan wins.
 
