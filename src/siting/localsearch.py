@@ -500,7 +500,7 @@ def iterated_local_search(
     time_limit_s: float = 10.0,
     seed: int = 0,
     pool: list[tuple[float, NDArray[np.bool_]]] | None = None,
-    patience: int = 2000,
+    patience: int = 1000,
 ) -> LocalSearchResult:
     """Adaptive iterated local search; the best plan wins.
 
@@ -510,8 +510,8 @@ def iterated_local_search(
     reference when it beats a threshold between the mean and the best of recent rounds that
     tightens over the run (:class:`_Threshold`). ``omega`` adapts so that a round ends about
     :data:`TARGET_DISTANCE` outlets away from the reference. Local optima go to ``pool`` as
-    (objective, open columns). The search stops at the time limit or after ``patience`` rounds
-    without a better plan.
+    (objective, open columns). The search stops at the time limit, or once the rounds without
+    a better plan number at least ``patience`` and as many as it took to find the best plan.
     """
     if not searchable(model):
         return _unsearchable(model, start)
@@ -532,7 +532,9 @@ def iterated_local_search(
     steps = {rule: _Steps(target, size) for rule in ("random", "concentric")}
     threshold = _Threshold(started, time_limit_s)
     restarts = last_improvement = 0
-    while time.perf_counter() < deadline and restarts - last_improvement < patience:
+    while time.perf_counter() < deadline and restarts - last_improvement < max(
+        patience, last_improvement
+    ):
         restarts += 1
         rule = ("random", "concentric")[int(rng.integers(2))]
         _perturb(state, rule, steps[rule].omega, rng)

@@ -44,6 +44,10 @@ if TYPE_CHECKING:
 INTEGRAL_TOL = 1e-6
 
 
+QUICK_PATIENCE = 200
+"""Rounds without a better plan after which the incumbent search hands over to the MIP."""
+
+
 def solve_lp_first(
     model: SitingModel,
     options: SolveOptions | None = None,
@@ -110,8 +114,12 @@ def solve_lp_first(
     if plan is None:  # greedy cannot meet the minimum counts: let branch-and-cut find a plan
         return _fallback(model, options, left(), stages, started)
     if ils_share > 0 and left() > 2.0:
-        searched = iterated_local_search(
-            model, plan, time_limit_s=min(10.0, ils_share * limit, 0.5 * left()), seed=options.seed
+        searched = iterated_local_search(  # a quick incumbent: the MIP does the rest
+            model,
+            plan,
+            time_limit_s=min(10.0, ils_share * limit, 0.5 * left()),
+            seed=options.seed,
+            patience=QUICK_PATIENCE,
         )
         if searched.objective > model.objective_of(plan):
             plan = searched.opened
