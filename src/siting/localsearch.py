@@ -658,11 +658,13 @@ def merge_search(
     search_share: float = 0.4,
     neighbours: int = 6,
     include: NDArray[np.bool_] | None = None,
+    patience: int = 1000,
 ) -> LocalSearchResult:
     """Iterated local search, then an exact solve restricted to the outlets its optima used.
 
-    Construct, merge, solve (Blum et al.'s CMSA): the union of the columns open in any local
-    optimum found by :func:`iterated_local_search` (``search_share`` of the time), widened by
+    Construct, merge, solve (Blum et al.'s CMSA): the union of the columns open in the
+    :data:`POOL_SIZE` best local optima of :func:`iterated_local_search` (``search_share`` of
+    the time, ``patience`` as there), widened by
     the ``neighbours`` columns that share the most covered weight with each of them, is a few
     times the plan size; HiGHS solves the model restricted to those columns (warm-started
     with the best plan, rows re-aggregated), and a local search polishes the result on the
@@ -679,7 +681,12 @@ def merge_search(
     started = time.perf_counter()
     pool: list[tuple[float, NDArray[np.bool_]]] = []
     first = iterated_local_search(
-        model, start, time_limit_s=search_share * time_limit_s, seed=seed, pool=pool
+        model,
+        start,
+        time_limit_s=search_share * time_limit_s,
+        seed=seed,
+        pool=pool,
+        patience=patience,
     )
     keep = np.zeros(model.num_x, dtype=bool)
     keep[first.columns] = True
