@@ -90,3 +90,51 @@ def flip_column(
         gain[column] = value
         if track_swaps:
             swap[slot[column], :] = 0.0
+
+
+@njit(cache=True)
+def swap_pass(
+    order: NDArray[np.integer],
+    tolerance: float,
+    y_indptr: NDArray[np.integer],
+    y_indices: NDArray[np.integer],
+    yt_indptr: NDArray[np.integer],
+    yt_indices: NDArray[np.integer],
+    w: NDArray[np.float64],
+    cx: NDArray[np.float64],
+    is_open: NDArray[np.bool_],
+    count: NDArray[np.int64],
+    owner: NDArray[np.int64],
+    gain: NDArray[np.float64],
+    loss: NDArray[np.float64],
+    swap: NDArray[np.float64],
+    slot: NDArray[np.int64],
+    slot_column: NDArray[np.int64],
+) -> int:
+    """One first-improvement pass for plans where every swap is feasible; returns the moves.
+
+    Each open column of ``order`` in turn is replaced by the closed column *b* maximising
+    ``swap[slot(a), b] + gain[b]`` when that beats ``loss[a] + tolerance``; *b* takes over
+    *a*'s slot. Arrays as in :func:`flip_column`.
+    """
+    moves = 0
+    for a in order:
+        if not is_open[a]:
+            continue
+        row = slot[a]
+        best, best_column = loss[a] + tolerance, -1
+        for b in range(gain.size):
+            value = swap[row, b] + gain[b]
+            if value > best:
+                best, best_column = value, b
+        if best_column < 0:
+            continue
+        flip_column(a, False, y_indptr, y_indices, yt_indptr, yt_indices, w, cx, is_open,
+                    count, owner, gain, loss, swap, slot, True)  # fmt: skip
+        slot[a] = -1
+        slot[best_column] = row
+        slot_column[row] = best_column
+        flip_column(best_column, True, y_indptr, y_indices, yt_indptr, yt_indices, w, cx,
+                    is_open, count, owner, gain, loss, swap, slot, True)  # fmt: skip
+        moves += 1
+    return moves

@@ -31,7 +31,7 @@ from numpy.typing import NDArray
 from scipy import sparse
 
 from siting._errors import SolverCapabilityError
-from siting._kernels import flip_column
+from siting._kernels import flip_column, swap_pass
 from siting.problem import MUST
 
 if TYPE_CHECKING:
@@ -309,6 +309,30 @@ class _State:
         if best <= EPS * max(1.0, abs(self.objective())):
             return None
         return b, int(self.slot_column[slot]), best
+
+    def compiled_pass(self, order: NDArray[np.intp], tolerance: float) -> int:
+        """:func:`siting._kernels.swap_pass` over ``order``; only when :attr:`uniform`."""
+        moves = swap_pass(
+            order,
+            tolerance,
+            self.Y.indptr,
+            self.Y.indices,
+            self.YT.indptr,
+            self.YT.indices,
+            self.w,
+            self.cx,
+            self.open,
+            self.count,
+            self.owner,
+            self.gain,
+            self.loss,
+            self._swap_matrix(),
+            self.slot,
+            self.slot_column,
+        )
+        if moves:
+            self._refresh_sites()
+        return int(moves)
 
     def best_swap_for(self, a: int, tolerance: float) -> tuple[int, float] | None:
         """The column to open in place of open column ``a`` that gains over ``tolerance``."""
@@ -628,7 +652,7 @@ def _perturb(state: _State, rule: str, omega: int, rng: np.random.Generator) -> 
         if state.service_count[k] - 1 < c.min_new[k]:
             continue
         state.flip(int(column), on=False)
-        allowed = state.can_add(state.add_cost())
+        allowed = ~state.open if state.uniform else state.can_add(state.add_cost())
         allowed[column] = False
         if near:
             covering = state.Y[state._rows(int(column))].indices
@@ -766,9 +790,16 @@ def _descend(
             state.flip(add, on=True)
             moves += 1
             continue
-        improved = False
         tolerance = EPS * max(1.0, abs(state.objective()))
-        for a in rng.permutation(np.flatnonzero(state.open)):
+        order = rng.permutation(np.flatnonzero(state.open))
+        if state.uniform:  # every swap feasible: the whole pass runs compiled
+            passed = state.compiled_pass(order, tolerance)
+            moves += passed
+            if not passed:
+                break
+            continue
+        improved = False
+        for a in order:
             found = state.best_swap_for(int(a), tolerance)
             if found is not None:
                 state.flip(int(a), on=False)
