@@ -35,7 +35,7 @@ def test_flips_keep_gains_losses_and_swap_matrix_exact(seed: int) -> None:
         state = _State(model, np.zeros(model.num_x, dtype=bool))
         for column in rng.choice(model.num_x, size=min(5, model.num_x), replace=False):
             state.flip(int(column), on=True)
-        state.best_swap()  # builds E; from here on every flip updates it
+        state._swap_matrix()  # builds E; from here on every flip updates it
         for _ in range(60):
             if rng.random() < 0.5 and state.open.sum() > 1:
                 state.flip(int(rng.choice(np.flatnonzero(state.open))), on=False)

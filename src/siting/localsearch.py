@@ -139,7 +139,7 @@ class _State:
         self.gain[self.open] = -np.inf  # open columns add nothing
         self.owner = np.full(len(self.w), -1, dtype=np.int64)  # the open column of once-rows
         once = np.flatnonzero(self.count == 1)
-        self.owner[once] = self._open_covering(once, -1)
+        self.owner[once] = self._open_covering(once)
         self.loss = self.cx + np.bincount(
             self.owner[once], weights=self.w[once], minlength=len(self.open)
         )  # weight only the column covers, plus its own objective term
@@ -174,10 +174,10 @@ class _State:
         ]
         return rows
 
-    def _open_covering(self, rows: NDArray[np.intp], skip: int) -> NDArray[np.int64]:
-        """For rows covered by exactly one open column other than ``skip``: that column."""
+    def _open_covering(self, rows: NDArray[np.intp]) -> NDArray[np.int64]:
+        """For rows covered by exactly one open column: that column."""
         block = self.Y[rows]
-        is_open = self.open[block.indices] & (block.indices != skip)
+        is_open = self.open[block.indices]
         position = np.repeat(np.arange(rows.size), np.diff(block.indptr))
         found = np.empty(rows.size, dtype=np.int64)
         found[position[is_open]] = block.indices[is_open]
@@ -287,28 +287,6 @@ class _State:
             self._build_swap_matrix()
         assert self.E is not None
         return self.E
-
-    def best_swap(self) -> tuple[int, int, float] | None:
-        r"""The best improving (add b, drop a) pair over all pairs, or None at a local optimum.
-
-        :math:`\Delta(b, a) = \mathrm{gain}(b) - \mathrm{loss}(a) + E(b, a)` over all closed
-        *b* and open *a* at once; E is kept up to date by :meth:`flip`.
-        """
-        if not self.open.any():
-            return None
-        E = self._swap_matrix()
-        used = self.slot_column >= 0
-        loss = np.where(used, self.loss[np.maximum(self.slot_column, 0)], np.inf)
-        delta = E + self.gain[None, :]
-        delta -= loss[:, None]
-        if not self.uniform:
-            feasible = self._swap_feasible(np.maximum(self.slot_column, 0)).T
-            delta[:, :] = np.where(feasible, delta, -np.inf)
-        slot, b = divmod(int(np.argmax(delta)), delta.shape[1])
-        best = float(delta[slot, b])
-        if best <= EPS * max(1.0, abs(self.objective())):
-            return None
-        return b, int(self.slot_column[slot]), best
 
     def compiled_pass(self, order: NDArray[np.intp], tolerance: float) -> int:
         """:func:`siting._kernels.swap_pass` over ``order``; only when :attr:`uniform`."""
@@ -578,7 +556,8 @@ def iterated_local_search(
 
 
 TARGET_DISTANCE = 6
-"""Outlets a perturbation round should change (AILS's d_beta), at most a fifth of the plan."""
+"""Outlets a round should end away from the reference (AILS's d_beta, 10 there); at most a fifth
+of the plan."""
 WINDOW = 30
 """Rounds between updates of the perturbation size and the acceptance threshold (gamma)."""
 ETA_MIN = 0.1
@@ -593,15 +572,14 @@ class _Steps:
     def __init__(self, target: int, size: int) -> None:
         self.target, self.omega = target, target
         self.size = size
-        self.distances: list[int] = []
-        self.mean = 0.0
+        self.rounds = 0
+        self.mean = 0.0  # running mean distance over about the last WINDOW rounds
 
     def record(self, distance: int, size: int) -> None:
         self.size = max(1, size)
-        self.distances.append(distance)
-        n = len(self.distances)
-        self.mean = self.mean + (distance - self.mean) / min(n, WINDOW)
-        if n % WINDOW == 0:
+        self.rounds += 1
+        self.mean += (distance - self.mean) / min(self.rounds, WINDOW)
+        if self.rounds % WINDOW == 0:
             scale = self.target / max(self.mean, 1e-9)
             self.omega = int(np.clip(round(self.omega * scale), 1, self.size))
 
@@ -631,7 +609,7 @@ class _Threshold:
 
 
 def _perturb(state: _State, rule: str, omega: int, rng: np.random.Generator) -> None:
-    """Swap ``omega`` open outlets for closed ones the limits allow, then refill the budget.
+    """Swap ``omega`` open outlets for closed ones the limits allow (the descent spends the rest).
 
     ``rule`` picks the outlets to close: ``random`` ones, or the ``concentric`` ones sharing
     the most demand rows with a random open outlet. Replacements are random (half of the
