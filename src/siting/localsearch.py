@@ -512,8 +512,9 @@ def iterated_local_search(
     reference when it beats a threshold between the mean and the best of recent rounds that
     tightens over the run (:class:`_Threshold`). ``omega`` adapts so that a round ends about
     :data:`TARGET_DISTANCE` outlets away from the reference. Local optima go to ``pool`` as
-    (objective, open columns). The search stops at the time limit, or once the rounds without
-    a better plan number at least ``patience`` and as many as it took to find the best plan.
+    (objective, open columns); it keeps at least the :data:`POOL_SIZE` best. The search stops
+    at the time limit, or once the rounds without a better plan number at least ``patience``
+    and as many as it took to find the best plan.
     """
     if not searchable(model):
         return _unsearchable(model, start)
@@ -545,6 +546,9 @@ def iterated_local_search(
         steps[rule].record(int((reference & ~state.open).sum()), int(reference.sum()))
         if pool is not None:
             pool.append((value, state.open.copy()))
+            if len(pool) > 2 * POOL_SIZE:  # keep the best, first found first among equals
+                pool.sort(key=lambda entry: -entry[0])
+                del pool[POOL_SIZE:]
         if value > best_value + EPS * max(1.0, abs(best_value)):
             best_open, best_value = state.open.copy(), value
             last_improvement = restarts
