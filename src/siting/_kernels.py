@@ -12,22 +12,27 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
+SearchArrays = tuple[
+    NDArray[np.integer],  # y_indptr: rows x columns coverage (CSR)
+    NDArray[np.integer],  # y_indices
+    NDArray[np.integer],  # yt_indptr: its transpose
+    NDArray[np.integer],  # yt_indices
+    NDArray[np.float64],  # w: row weights
+    NDArray[np.float64],  # cx: column objective terms
+    NDArray[np.bool_],  # is_open
+    NDArray[np.int64],  # count
+    NDArray[np.int64],  # owner
+    NDArray[np.float64],  # gain
+    NDArray[np.float64],  # loss
+]
+"""The search state one kernel call reads and updates, in this order (see :func:`flip_column`)."""
+
 
 @njit(cache=True)
 def flip_column(
     column: int,
     on: bool,
-    y_indptr: NDArray[np.integer],
-    y_indices: NDArray[np.integer],
-    yt_indptr: NDArray[np.integer],
-    yt_indices: NDArray[np.integer],
-    w: NDArray[np.float64],
-    cx: NDArray[np.float64],
-    is_open: NDArray[np.bool_],
-    count: NDArray[np.int64],
-    owner: NDArray[np.int64],
-    gain: NDArray[np.float64],
-    loss: NDArray[np.float64],
+    arrays: SearchArrays,
     swap: NDArray[np.float64],
     slot: NDArray[np.int64],
     track_swaps: bool,
@@ -40,6 +45,7 @@ def flip_column(
     ``swap[slot(a), b]`` (when ``track_swaps``) the weight only *a* covers that *b* covers
     too. Opening needs ``slot[column]`` assigned; closing leaves the slot's row at zero.
     """
+    y_indptr, y_indices, yt_indptr, yt_indices, w, cx, is_open, count, owner, gain, loss = arrays
     is_open[column] = on
     for entry in range(yt_indptr[column], yt_indptr[column + 1]):
         row = yt_indices[entry]
@@ -96,17 +102,7 @@ def flip_column(
 def swap_pass(
     order: NDArray[np.integer],
     tolerance: float,
-    y_indptr: NDArray[np.integer],
-    y_indices: NDArray[np.integer],
-    yt_indptr: NDArray[np.integer],
-    yt_indices: NDArray[np.integer],
-    w: NDArray[np.float64],
-    cx: NDArray[np.float64],
-    is_open: NDArray[np.bool_],
-    count: NDArray[np.int64],
-    owner: NDArray[np.int64],
-    gain: NDArray[np.float64],
-    loss: NDArray[np.float64],
+    arrays: SearchArrays,
     swap: NDArray[np.float64],
     slot: NDArray[np.int64],
     slot_column: NDArray[np.int64],
@@ -117,6 +113,7 @@ def swap_pass(
     ``swap[slot(a), b] + gain[b]`` when that beats ``loss[a] + tolerance``; *b* takes over
     *a*'s slot. Arrays as in :func:`flip_column`.
     """
+    is_open, gain, loss = arrays[6], arrays[9], arrays[10]
     moves = 0
     for a in order:
         if not is_open[a]:
@@ -129,12 +126,10 @@ def swap_pass(
                 best, best_column = value, b
         if best_column < 0:
             continue
-        flip_column(a, False, y_indptr, y_indices, yt_indptr, yt_indices, w, cx, is_open,
-                    count, owner, gain, loss, swap, slot, True)  # fmt: skip
+        flip_column(a, False, arrays, swap, slot, True)
         slot[a] = -1
         slot[best_column] = row
         slot_column[row] = best_column
-        flip_column(best_column, True, y_indptr, y_indices, yt_indptr, yt_indices, w, cx,
-                    is_open, count, owner, gain, loss, swap, slot, True)  # fmt: skip
+        flip_column(best_column, True, arrays, swap, slot, True)
         moves += 1
     return moves

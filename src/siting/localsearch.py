@@ -31,7 +31,7 @@ from numpy.typing import NDArray
 from scipy import sparse
 
 from siting._errors import SolverCapabilityError
-from siting._kernels import flip_column, swap_pass
+from siting._kernels import SearchArrays, flip_column, swap_pass
 from siting.problem import MUST
 
 if TYPE_CHECKING:
@@ -146,6 +146,19 @@ class _State:
         self.E: NDArray[np.float64] | None = None  # (slots, columns), built on first use
         self.slot = np.full(len(self.open), -1, dtype=np.int64)
         self.slot_column = np.zeros(0, dtype=np.int64)
+        self.arrays: SearchArrays = (  # what the kernels update in place, never rebound
+            self.Y.indptr,
+            self.Y.indices,
+            self.YT.indptr,
+            self.YT.indices,
+            self.w,
+            self.cx,
+            self.open,
+            self.count,
+            self.owner,
+            self.gain,
+            self.loss,
+        )
         self._refresh_sites()
 
     # -- bookkeeping ------------------------------------------------------------------------
@@ -219,24 +232,8 @@ class _State:
         if on:
             self._take_slot(column)
         track = self.E is not None
-        flip_column(
-            column,
-            on,
-            self.Y.indptr,
-            self.Y.indices,
-            self.YT.indptr,
-            self.YT.indices,
-            self.w,
-            self.cx,
-            self.open,
-            self.count,
-            self.owner,
-            self.gain,
-            self.loss,
-            self.E if self.E is not None else _NO_SWAPS,
-            self.slot,
-            track,
-        )
+        swaps = self.E if self.E is not None else _NO_SWAPS
+        flip_column(column, on, self.arrays, swaps, self.slot, track)
         if not on and track:
             self.slot_column[self.slot[column]] = -1
             self.slot[column] = -1
@@ -290,24 +287,8 @@ class _State:
 
     def compiled_pass(self, order: NDArray[np.intp], tolerance: float) -> int:
         """:func:`siting._kernels.swap_pass` over ``order``; only when :attr:`uniform`."""
-        moves = swap_pass(
-            order,
-            tolerance,
-            self.Y.indptr,
-            self.Y.indices,
-            self.YT.indptr,
-            self.YT.indices,
-            self.w,
-            self.cx,
-            self.open,
-            self.count,
-            self.owner,
-            self.gain,
-            self.loss,
-            self._swap_matrix(),
-            self.slot,
-            self.slot_column,
-        )
+        swaps = self._swap_matrix()
+        moves = swap_pass(order, tolerance, self.arrays, swaps, self.slot, self.slot_column)
         if moves:
             self._refresh_sites()
         return int(moves)
