@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import statistics
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -70,7 +71,8 @@ def percent(value: float | None) -> str:
 
 
 def our_runs(paths: list[Path]) -> dict[tuple[str, int], dict[str, dict[str, Any]]]:
-    """Best run per (city, p) and 'method @ limit' (smallest gap to the optimum)."""
+    """Best run per (city, p) and 'method @ limit' (smallest gap to the optimum), with the
+    number of runs it was chosen from."""
     runs: dict[tuple[str, int], dict[str, dict[str, Any]]] = defaultdict(dict)
     for path in paths:
         for line in path.read_text().splitlines():
@@ -108,7 +110,8 @@ def write(paths: list[Path], out: Path, root: Path, *, intro: str = "") -> None:
                     continue
                 summary[label].append(run["gap"])
                 proven = " proven" if run["status"] == "optimal" else ""
-                cells.append(f"{run['gap']:.3f} %{proven}")
+                repeated = f" (best of {run['runs']})" if run["runs"] > 1 else ""
+                cells.append(f"{run['gap']:.3f} %{proven}{repeated}")
             ails_10 = gap_at(ails, 10)
             if ails:
                 summary["AILS-PR at 10 s"].append(math.inf if ails_10 is None else ails_10)
@@ -122,12 +125,7 @@ def write(paths: list[Path], out: Path, root: Path, *, intro: str = "") -> None:
             lines.append("| " + " | ".join(cells) + " |")
     totals = ["", "**Summary** (gap to the optimum)", ""]
     for label, gaps in summary.items():
-        ordered = sorted(gaps)
-        median = (
-            ordered[len(ordered) // 2]
-            if len(ordered) % 2
-            else 0.5 * sum(ordered[len(ordered) // 2 - 1 : len(ordered) // 2 + 1])
-        )
+        median = statistics.median(gaps)
         within = sum(gap <= 0.1 for gap in gaps)
         totals.append(
             f"- {label}: median {median:.3f} %, worst {max(gaps):.3f} %, "
@@ -142,7 +140,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True, help="Markdown table to write")
     parser.add_argument("--intro", type=Path, help="Markdown to put above the table")
     args = parser.parse_args()
-    intro = args.intro.read_text() + "\n" if args.intro else ""
+    intro = args.intro.read_text().rstrip() + "\n\n" if args.intro else ""
     write(args.results, args.out, default_root(), intro=intro)
 
 
