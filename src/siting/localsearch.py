@@ -31,10 +31,10 @@ from numpy.typing import NDArray
 from scipy import sparse
 
 from siting._errors import SolverCapabilityError
-from siting._kernels import SearchArrays, flip_column, swap_pass
 from siting.problem import MUST
 
 if TYPE_CHECKING:
+    from siting._kernels import SearchArrays
     from siting.model import SitingModel
     from siting.problem import SitingProblem
 
@@ -146,6 +146,9 @@ class _State:
         self.E: NDArray[np.float64] | None = None  # (slots, columns), built on first use
         self.slot = np.full(len(self.open), -1, dtype=np.int64)
         self.slot_column = np.zeros(0, dtype=np.int64)
+        from siting._kernels import flip_column, swap_pass  # numba loads here, not at import
+
+        self.flip_kernel, self.pass_kernel = flip_column, swap_pass
         self.arrays: SearchArrays = (  # what the kernels update in place, never rebound
             self.Y.indptr,
             self.Y.indices,
@@ -233,7 +236,7 @@ class _State:
             self._take_slot(column)
         track = self.E is not None
         swaps = self.E if self.E is not None else _NO_SWAPS
-        flip_column(column, on, self.arrays, swaps, self.slot, track)
+        self.flip_kernel(column, on, self.arrays, swaps, self.slot, track)
         if not on and track:
             self.slot_column[self.slot[column]] = -1
             self.slot[column] = -1
@@ -288,7 +291,7 @@ class _State:
     def compiled_pass(self, order: NDArray[np.intp], tolerance: float) -> int:
         """:func:`siting._kernels.swap_pass` over ``order``; only when :attr:`uniform`."""
         swaps = self._swap_matrix()
-        moves = swap_pass(order, tolerance, self.arrays, swaps, self.slot, self.slot_column)
+        moves = self.pass_kernel(order, tolerance, self.arrays, swaps, self.slot, self.slot_column)
         if moves:
             self._refresh_sites()
         return int(moves)
