@@ -25,6 +25,8 @@ def _fresh_equals_incremental(model: SitingModel, state: _State) -> None:
     open_idx = np.flatnonzero(state.open)
     np.testing.assert_allclose(fresh.E[fresh.slot[open_idx]], state.E[state.slot[open_idx]])
     assert not state.E[state.slot_column < 0].any()  # free slots hold nothing
+    for kept, rebuilt in zip(state.usage, fresh.usage, strict=True):  # counts, areas, spending
+        np.testing.assert_allclose(kept, rebuilt, atol=1e-6)
 
 
 @pytest.mark.parametrize("seed", range(4))
@@ -58,3 +60,21 @@ def test_iterated_search_finds_the_enumerated_optimum(seed: int) -> None:
     assert found.objective == pytest.approx(optimum)
     assert len(found.columns) == 3
     assert found.restarts > 0
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_local_optimum_under_limits_has_no_better_feasible_swap(seed: int) -> None:
+    """Budget, site fixed costs, capacities and service counts, judged by the model's rows."""
+    model = build_model(random_multi_service(seed, m=16, max_c=1 + seed % 2))
+    found = local_search(model)
+    plan = found.opened[model.x_site, model.x_service]
+    assert model.satisfies(model.values_from_open(found.opened))
+    assert found.objective == pytest.approx(model.objective_of(found.opened))
+    for a in np.flatnonzero(plan):
+        for b in np.flatnonzero(~plan):
+            swapped = plan.copy()
+            swapped[[a, b]] = [False, True]
+            opened = np.zeros_like(found.opened)
+            opened[model.x_site[swapped], model.x_service[swapped]] = True
+            if model.satisfies(model.values_from_open(opened)):
+                assert model.objective_of(opened) <= found.objective + 1e-9

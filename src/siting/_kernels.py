@@ -3,7 +3,9 @@
 Opening or closing one column touches the rows it covers and, for the rows whose state
 changes (uncovered, covered once, covered more often), every column covering them: a few
 thousand scalar updates that cost microseconds in compiled code and a hundred numpy calls
-otherwise. Numba compiles them on first use and caches the machine code beside this file.
+otherwise. A swap pass scans every closed column for each open one and checks the plan's
+limits only for the few that would improve it. Numba compiles these on first use and caches
+the machine code beside this file.
 """
 
 from __future__ import annotations
@@ -25,7 +27,31 @@ SearchArrays = tuple[
     NDArray[np.float64],  # gain
     NDArray[np.float64],  # loss
 ]
-"""The search state one kernel call reads and updates, in this order (see :func:`flip_column`)."""
+"""The coverage state one kernel call reads and updates, in this order (see :func:`flip_column`)."""
+
+Limits = tuple[
+    NDArray[np.float64],  # fit_out: per column (yuan)
+    NDArray[np.float64],  # fixed: fixed cost of the column's site, 0 if already paid (yuan)
+    NDArray[np.int64],  # site: per column
+    NDArray[np.int64],  # service: per column
+    NDArray[np.float64],  # area: floor area per column (m2)
+    NDArray[np.float64],  # capacity: outlets per site
+    NDArray[np.float64],  # floor: floor area per site, tolerance included (m2)
+    NDArray[np.float64],  # min_new: new outlets per service
+    NDArray[np.float64],  # max_new: new outlets per service (inf: none)
+    NDArray[np.float64],  # service_budget: fit-out per service, tolerance included (yuan)
+    float,  # budget: total, tolerance included (yuan; inf: none)
+]
+"""What a plan may spend and hold (read only)."""
+
+Usage = tuple[
+    NDArray[np.float64],  # site_count: open columns per site
+    NDArray[np.float64],  # site_area: their floor area (m2)
+    NDArray[np.float64],  # service_count: open columns per service
+    NDArray[np.float64],  # service_spent: their fit-out (yuan)
+    NDArray[np.float64],  # spent: one element, total spending (yuan)
+]
+"""What the plan spends and holds; :func:`flip_column` keeps it current."""
 
 
 @njit(cache=True)
@@ -33,6 +59,8 @@ def flip_column(
     column: int,
     on: bool,
     arrays: SearchArrays,
+    limits: Limits,
+    usage: Usage,
     swap: NDArray[np.float64],
     slot: NDArray[np.int64],
     track_swaps: bool,
@@ -44,6 +72,7 @@ def flip_column(
     ``loss`` the weight only an open column covers plus its objective term ``cx``, and
     ``swap[slot(a), b]`` (when ``track_swaps``) the weight only *a* covers that *b* covers
     too. Opening needs ``slot[column]`` assigned; closing leaves the slot's row at zero.
+    ``usage`` follows, a site's fixed cost counted while any of its columns is open.
     """
     y_indptr, y_indices, yt_indptr, yt_indices, w, cx, is_open, count, owner, gain, loss = arrays
     is_open[column] = on
@@ -96,6 +125,111 @@ def flip_column(
         gain[column] = value
         if track_swaps:
             swap[slot[column], :] = 0.0
+    fit_out, fixed, site, service, area = limits[0], limits[1], limits[2], limits[3], limits[4]
+    site_count, site_area, service_count, service_spent, spent = usage
+    sign = 1.0 if on else -1.0
+    s, k = site[column], service[column]
+    if on and site_count[s] == 0:
+        spent[0] += fixed[column]
+    site_count[s] += sign
+    if not on and site_count[s] == 0:
+        spent[0] -= fixed[column]
+    site_area[s] += sign * area[column]
+    service_count[k] += sign
+    service_spent[k] += sign * fit_out[column]
+    spent[0] += sign * fit_out[column]
+
+
+@njit(cache=True)
+def addable(
+    is_open: NDArray[np.bool_],
+    limits: Limits,
+    usage: Usage,
+    cost: NDArray[np.float64],
+    ok: NDArray[np.bool_],
+) -> None:
+    """Fill ``cost`` and ``ok``: what opening each column spends, and whether it may open.
+
+    The cost is the column's fit-out plus its site's fixed cost while no outlet uses the site;
+    a column may open when it is closed and within every limit.
+    """
+    fit_out, fixed, site, service, area, capacity, floor, _, max_new, service_budget, budget = (
+        limits
+    )
+    site_count, site_area, service_count, service_spent, spent = usage
+    for column in range(is_open.size):
+        s, k = site[column], service[column]
+        cost[column] = fit_out[column] + (0.0 if site_count[s] > 0 else fixed[column])
+        ok[column] = (
+            not is_open[column]
+            and spent[0] + cost[column] <= budget
+            and site_count[s] + 1 <= capacity[s]
+            and site_area[s] + area[column] <= floor[s]
+            and service_count[k] + 1 <= max_new[k]
+            and service_spent[k] + fit_out[column] <= service_budget[k]
+        )
+
+
+@njit(cache=True)
+def best_add(arrays: SearchArrays, limits: Limits, usage: Usage, tolerance: float) -> int:
+    """The allowed column with the most gain (above ``tolerance``) per unit cost; -1: none."""
+    is_open, gain = arrays[6], arrays[9]
+    cost, ok = np.empty(is_open.size), np.empty(is_open.size, dtype=np.bool_)
+    addable(is_open, limits, usage, cost, ok)
+    best, best_column = -np.inf, -1
+    for column in range(is_open.size):
+        if ok[column] and gain[column] > tolerance:
+            ratio = gain[column] / max(cost[column], 1e-9)
+            if ratio > best:
+                best, best_column = ratio, column
+    return best_column
+
+
+@njit(cache=True)
+def _can_swap(a: int, b: int, limits: Limits, usage: Usage) -> bool:
+    """True if closing open column ``a`` and opening closed ``b`` keeps every limit."""
+    fit_out, fixed, site, service, area, capacity, floor, min_new, max_new, budget_k, budget = (
+        limits
+    )
+    site_count, site_area, service_count, service_spent, spent = usage
+    sa, sb, ka, kb = site[a], site[b], service[a], service[b]
+    same_site, same_service = sa == sb, ka == kb
+    refund = fit_out[a] + (fixed[a] if site_count[sa] == 1 else 0.0)
+    used_after = site_count[sb] - (1.0 if same_site else 0.0)
+    cost = fit_out[b] + (0.0 if used_after > 0 else fixed[b])
+    area_after = site_area[sb] - (area[a] if same_site else 0.0)
+    kept = 1.0 if same_service else 0.0
+    freed = fit_out[a] if same_service else 0.0
+    return (
+        spent[0] - refund + cost <= budget
+        and used_after + 1 <= capacity[sb]
+        and area_after + area[b] <= floor[sb]
+        and service_count[kb] - kept + 1 <= max_new[kb]
+        and service_count[ka] - 1 + kept >= min_new[ka]
+        and service_spent[kb] - freed + fit_out[b] <= budget_k[kb]
+    )
+
+
+@njit(cache=True)
+def _best_swap(
+    a: int,
+    swap_row: NDArray[np.float64],
+    gain: NDArray[np.float64],
+    threshold: float,
+    limits: Limits,
+    usage: Usage,
+    check: bool,
+) -> int:
+    """The column *b* maximising ``swap_row[b] + gain[b]`` above ``threshold``; -1: none.
+
+    With ``check``, only among the swaps of ``a`` for *b* that the limits allow.
+    """
+    best, best_column = threshold, -1
+    for b in range(gain.size):
+        value = swap_row[b] + gain[b]
+        if value > best and (not check or _can_swap(a, b, limits, usage)):
+            best, best_column = value, b
+    return best_column
 
 
 @njit(cache=True)
@@ -103,15 +237,19 @@ def swap_pass(
     order: NDArray[np.integer],
     tolerance: float,
     arrays: SearchArrays,
+    limits: Limits,
+    usage: Usage,
     swap: NDArray[np.float64],
     slot: NDArray[np.int64],
     slot_column: NDArray[np.int64],
 ) -> int:
-    """One first-improvement pass for plans where every swap is feasible; returns the moves.
+    """One first-improvement swap pass; returns the moves made.
 
-    Each open column of ``order`` in turn is replaced by the closed column *b* maximising
-    ``swap[slot(a), b] + gain[b]`` when that beats ``loss[a] + tolerance``; *b* takes over
-    *a*'s slot. Arrays as in :func:`flip_column`.
+    Each open column *a* of ``order`` in turn is replaced by the closed column *b* that
+    maximises ``swap[slot(a), b] + gain[b]`` among the swaps the limits allow, when that
+    beats ``loss[a] + tolerance``; *b* takes over *a*'s slot. The limits are checked first for
+    the best swap alone (usually allowed), then, if it is not, along the scan. Arrays as in
+    :func:`flip_column`.
     """
     is_open, gain, loss = arrays[6], arrays[9], arrays[10]
     moves = 0
@@ -119,17 +257,33 @@ def swap_pass(
         if not is_open[a]:
             continue
         row = slot[a]
-        best, best_column = loss[a] + tolerance, -1
-        for b in range(gain.size):
-            value = swap[row, b] + gain[b]
-            if value > best:
-                best, best_column = value, b
+        best_column = _best_swap(a, swap[row], gain, loss[a] + tolerance, limits, usage, False)
+        if best_column >= 0 and not _can_swap(a, best_column, limits, usage):
+            best_column = _best_swap(a, swap[row], gain, loss[a] + tolerance, limits, usage, True)
         if best_column < 0:
             continue
-        flip_column(a, False, arrays, swap, slot, True)
+        flip_column(a, False, arrays, limits, usage, swap, slot, True)
         slot[a] = -1
         slot[best_column] = row
         slot_column[row] = best_column
-        flip_column(best_column, True, arrays, swap, slot, True)
+        flip_column(best_column, True, arrays, limits, usage, swap, slot, True)
         moves += 1
     return moves
+
+
+@njit(cache=True)
+def neighbours_of(column: int, arrays: SearchArrays) -> NDArray[np.int64]:
+    """Every column covering a row of ``column``, once per shared row (``column`` included)."""
+    y_indptr, y_indices, yt_indptr, yt_indices = arrays[0], arrays[1], arrays[2], arrays[3]
+    total = 0
+    for entry in range(yt_indptr[column], yt_indptr[column + 1]):
+        row = yt_indices[entry]
+        total += y_indptr[row + 1] - y_indptr[row]
+    found = np.empty(total, dtype=np.int64)
+    at = 0
+    for entry in range(yt_indptr[column], yt_indptr[column + 1]):
+        row = yt_indices[entry]
+        for k in range(y_indptr[row], y_indptr[row + 1]):
+            found[at] = y_indices[k]
+            at += 1
+    return found

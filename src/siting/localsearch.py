@@ -13,9 +13,10 @@ where gain(b) is the uncovered weight *b* covers, loss(a) the weight only *a* co
 :math:`E(b, a)` the weight only *a* covers that *b* also covers (Whitaker's fast interchange,
 as in Resende & Werneck's p-median local search). Opening or closing a column updates all
 three incrementally over the rows whose state changes, O(their nonzeros), so one swap pass
-costs O(open columns x columns) vector work. Feasibility of each swap (budget with site fixed
-costs paid once, site capacity and floor area, per-service minimum and maximum counts) is
-checked vectorised. Free budget is spent by add moves. :func:`iterated_local_search`
+costs O(open columns x columns) compiled work (:mod:`siting._kernels`). Feasibility of a swap
+(budget with site fixed costs paid once, site capacity and floor area, per-service minimum and
+maximum counts and budgets) is checked only for swaps that would improve the plan, against
+spending the state keeps current. Free budget is spent by add moves. :func:`iterated_local_search`
 perturbs, searches and accepts as in Máximo, Cordeau & Nascimento's adaptive ILS for the
 MCLP, until its time limit, keeping the best plan.
 """
@@ -34,7 +35,7 @@ from siting._errors import SolverCapabilityError
 from siting.problem import MUST
 
 if TYPE_CHECKING:
-    from siting._kernels import SearchArrays
+    from siting._kernels import Limits, SearchArrays, Usage
     from siting.model import SitingModel
     from siting.problem import SitingProblem
 
@@ -115,23 +116,20 @@ class _State:
             ),
             service_budget=problem.service_budget.astype(np.float64),
         )
-        per_site = np.bincount(model.x_site, minlength=problem.num_sites)
-        area_per_site = np.bincount(
-            model.x_site, weights=self.costs.area, minlength=problem.num_sites
+        c = self.costs
+        self.limits: Limits = (  # tolerances folded into the upper limits
+            c.fit_out,
+            c.fixed,
+            c.site.astype(np.int64),
+            c.service.astype(np.int64),
+            c.area,
+            c.capacity,
+            c.floor + EPS,
+            c.min_new,
+            c.max_new,
+            c.service_budget + EPS,
+            c.budget + EPS,
         )
-        self.simple = bool(
-            not self.costs.fixed.any()
-            and (per_site <= self.costs.capacity).all()
-            and (area_per_site <= self.costs.floor + EPS).all()
-            and not np.isfinite(self.costs.service_budget).any()
-        )
-        self.uniform = bool(
-            self.simple
-            and len(self.costs.min_new) == 1
-            and not self.costs.min_new.any()
-            and not np.isfinite(self.costs.max_new).any()
-            and (self.costs.fit_out == self.costs.fit_out[:1]).all()
-        )  # every swap keeps the spending, so every swap is feasible
         self.open = open_columns.copy()
         self.count = np.asarray(self.Y @ self.open.astype(np.float64)).round().astype(np.int64)
         uncovered = np.where(self.count == 0, self.w, 0.0)
@@ -146,9 +144,9 @@ class _State:
         self.E: NDArray[np.float64] | None = None  # (slots, columns), built on first use
         self.slot = np.full(len(self.open), -1, dtype=np.int64)
         self.slot_column = np.zeros(0, dtype=np.int64)
-        from siting._kernels import flip_column, swap_pass  # numba loads here, not at import
+        from siting import _kernels  # numba loads here, not at import
 
-        self.flip_kernel, self.pass_kernel = flip_column, swap_pass
+        self.kernels = _kernels
         self.arrays: SearchArrays = (  # what the kernels update in place, never rebound
             self.Y.indptr,
             self.Y.indices,
@@ -162,33 +160,33 @@ class _State:
             self.gain,
             self.loss,
         )
-        self._refresh_sites()
+        idx, sites, services_count = np.flatnonzero(self.open), problem.num_sites, len(services)
+
+        def per(
+            group: NDArray[np.intp], size: int, weights: NDArray[np.float64] | None = None
+        ) -> NDArray[np.float64]:
+            return np.bincount(group[idx], weights, size).astype(np.float64)
+
+        self.site_count, self.service_count = per(c.site, sites), per(c.service, services_count)
+        fixed_by_site = np.zeros(sites)
+        fixed_by_site[c.site] = c.fixed
+        spent = c.fit_out[idx].sum() + fixed_by_site[self.site_count > 0].sum() + self.prepaid
+        self.usage: Usage = (  # what the kernels keep current, never rebound
+            self.site_count,
+            per(c.site, sites, c.area[idx]),
+            self.service_count,
+            per(c.service, services_count, c.fit_out[idx]),
+            np.array([spent], dtype=np.float64),
+        )
 
     # -- bookkeeping ------------------------------------------------------------------------
-    def _refresh_sites(self) -> None:
-        c, m = self.costs, self.model.problem.num_sites
-        idx = np.flatnonzero(self.open)
-        self.site_count = np.bincount(c.site[idx], minlength=m).astype(np.float64)
-        self.site_area = np.bincount(c.site[idx], weights=c.area[idx], minlength=m)
-        self.service_count = np.bincount(c.service[idx], minlength=len(c.min_new)).astype(
-            np.float64
-        )
-        self.service_spent = np.bincount(
-            c.service[idx], weights=c.fit_out[idx], minlength=len(c.min_new)
-        )
-        fixed_by_site = np.zeros(m)
-        fixed_by_site[c.site] = c.fixed
-        self.spent = float(c.fit_out[idx].sum() + fixed_by_site[self.site_count > 0].sum())
-        self.spent += self.prepaid
+    @property
+    def spent(self) -> float:
+        """Total spending of the plan (yuan), site fixed costs included."""
+        return float(self.usage[4][0])
 
     def objective(self) -> float:
         return float(self.w[self.count > 0].sum() + self.cx[self.open].sum())
-
-    def _rows(self, column: int) -> NDArray[np.int32]:
-        rows: NDArray[np.int32] = self.YT.indices[
-            self.YT.indptr[column] : self.YT.indptr[column + 1]
-        ]
-        return rows
 
     def _open_covering(self, rows: NDArray[np.intp]) -> NDArray[np.int64]:
         """For rows covered by exactly one open column: that column."""
@@ -236,51 +234,27 @@ class _State:
             self._take_slot(column)
         track = self.E is not None
         swaps = self.E if self.E is not None else _NO_SWAPS
-        self.flip_kernel(column, on, self.arrays, swaps, self.slot, track)
+        self.kernels.flip_column(
+            column, on, self.arrays, self.limits, self.usage, swaps, self.slot, track
+        )
         if not on and track:
             self.slot_column[self.slot[column]] = -1
             self.slot[column] = -1
-        c = self.costs
-        s, k = c.site[column], c.service[column]
-        sign = 1.0 if on else -1.0
-        was_used = self.site_count[s] > 0
-        self.site_count[s] += sign
-        self.site_area[s] += sign * c.area[column]
-        self.service_count[k] += sign
-        self.service_spent[k] += sign * c.fit_out[column]
-        self.spent += sign * c.fit_out[column]
-        if on and not was_used:
-            self.spent += c.fixed[column]
-        if not on and self.site_count[s] == 0:
-            self.spent -= c.fixed[column]
 
     # -- moves ------------------------------------------------------------------------------
     def gains(self) -> NDArray[np.float64]:
         return self.gain
 
-    def add_cost(self) -> NDArray[np.float64]:
-        c = self.costs
-        return c.fit_out + np.where(self.site_count[c.site] > 0, 0.0, c.fixed)
-
-    def can_add(self, cost: NDArray[np.float64]) -> NDArray[np.bool_]:
-        c = self.costs
-        return (
-            ~self.open
-            & (self.spent + cost <= c.budget + EPS)
-            & (self.site_count[c.site] + 1 <= c.capacity[c.site])
-            & (self.site_area[c.site] + c.area <= c.floor[c.site] + EPS)
-            & (self.service_count[c.service] + 1 <= c.max_new[c.service])
-            & (self.service_spent[c.service] + c.fit_out <= c.service_budget[c.service] + EPS)
-        )
+    def addable(self) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
+        """What opening each column would spend, and whether it is closed and allowed."""
+        cost, ok = np.empty(self.open.size), np.empty(self.open.size, dtype=bool)
+        self.kernels.addable(self.open, self.limits, self.usage, cost, ok)
+        return cost, ok
 
     def best_add(self) -> int | None:
-        gain = self.gains()
-        cost = self.add_cost()
-        ok = self.can_add(cost) & (gain > EPS)
-        if not ok.any():
-            return None
-        ratio = np.where(ok, gain / np.maximum(cost, EPS), -np.inf)
-        return int(np.argmax(ratio))
+        """The allowed column with the most gained weight per unit cost, if any gains."""
+        column = int(self.kernels.best_add(self.arrays, self.limits, self.usage, EPS))
+        return None if column < 0 else column
 
     def _swap_matrix(self) -> NDArray[np.float64]:
         if self.E is None:
@@ -288,54 +262,21 @@ class _State:
         assert self.E is not None
         return self.E
 
-    def compiled_pass(self, order: NDArray[np.intp], tolerance: float) -> int:
-        """:func:`siting._kernels.swap_pass` over ``order``; only when :attr:`uniform`."""
+    def swap_pass(self, order: NDArray[np.intp], tolerance: float) -> int:
+        """One first-improvement pass over ``order`` (:func:`siting._kernels.swap_pass`)."""
         swaps = self._swap_matrix()
-        moves = self.pass_kernel(order, tolerance, self.arrays, swaps, self.slot, self.slot_column)
-        if moves:
-            self._refresh_sites()
-        return int(moves)
-
-    def best_swap_for(self, a: int, tolerance: float) -> tuple[int, float] | None:
-        """The column to open in place of open column ``a`` that gains over ``tolerance``."""
-        delta = self._swap_matrix()[self.slot[a]] + self.gain
-        if not self.uniform:
-            delta[~self._swap_feasible(np.array([a]))[:, 0]] = -np.inf
-        b = int(np.argmax(delta))
-        if delta[b] - self.loss[a] <= tolerance:
-            return None
-        return b, float(delta[b] - self.loss[a])
-
-    def _swap_feasible(self, open_idx: NDArray[np.intp]) -> NDArray[np.bool_]:
-        c = self.costs
-        if self.simple:  # no site fixed costs, capacities or floor areas can bind
-            ok = self.spent - c.fit_out[open_idx][None, :] + c.fit_out[:, None] <= c.budget + EPS
-            if len(c.min_new) > 1 or c.min_new.any() or np.isfinite(c.max_new).any():
-                kb, ka = c.service[:, None], c.service[open_idx][None, :]
-                same = kb == ka
-                ok &= self.service_count[c.service][:, None] - same + 1 <= c.max_new[kb]
-                ok &= self.service_count[ka] - 1 + same >= c.min_new[ka]
-            return ok
-        sb, sa = c.site[:, None], c.site[open_idx][None, :]
-        kb, ka = c.service[:, None], c.service[open_idx][None, :]
-        same_site, same_service = sb == sa, kb == ka
-        alone = self.site_count[c.site[open_idx]] == 1
-        refund = c.fit_out[open_idx] + np.where(alone, c.fixed[open_idx], 0.0)
-        site_used_after = self.site_count[c.site][:, None] - same_site
-        add = c.fit_out[:, None] + np.where(site_used_after > 0, 0.0, c.fixed[:, None])
-        ok = self.spent - refund[None, :] + add <= c.budget + EPS
-        ok &= site_used_after + 1 <= c.capacity[c.site][:, None]
-        area_after = self.site_area[c.site][:, None] - np.where(
-            same_site, c.area[open_idx][None, :], 0.0
+        return int(
+            self.kernels.swap_pass(
+                order,
+                tolerance,
+                self.arrays,
+                self.limits,
+                self.usage,
+                swaps,
+                self.slot,
+                self.slot_column,
+            )
         )
-        ok &= area_after + c.area[:, None] <= c.floor[c.site][:, None] + EPS
-        ok &= self.service_count[c.service][:, None] - same_service + 1 <= c.max_new[kb]
-        ok &= self.service_count[ka] - 1 + same_service >= c.min_new[ka]
-        if np.isfinite(c.service_budget).any():
-            freed = np.where(same_service, c.fit_out[open_idx][None, :], 0.0)
-            after = self.service_spent[c.service][:, None] - freed + c.fit_out[:, None]
-            ok &= after <= c.service_budget[kb] + EPS
-        return ok
 
 
 def supports_greedy(problem: SitingProblem) -> bool:
@@ -398,22 +339,17 @@ def greedy_plan(model: SitingModel) -> NDArray[np.bool_] | None:
 
     for k in np.flatnonzero(state.costs.min_new > 0):  # minimum counts first, best gain first
         while state.service_count[k] < state.costs.min_new[k]:
-            cost = state.add_cost()
-            ok = state.can_add(cost) & (state.costs.service == k)
+            cost, ok = state.addable()
+            ok &= state.costs.service == k
             if not ok.any():
                 return None
             open_column(int(np.argmax(np.where(ok, gain - 1e-9 * cost, -np.inf))))
-    while True:
-        cost = state.add_cost()
-        ok = state.can_add(cost) & (gain > EPS)
-        if not ok.any():
-            break
-        open_column(int(np.argmax(np.where(ok, gain / np.maximum(cost, EPS), -np.inf))))
+    while (add := state.best_add()) is not None:
+        open_column(add)
     plan = _result(state, 0, 0, 0.0)
     if not state.costs.min_new.any():
         single = _State(model, np.zeros(model.num_x, dtype=bool))
-        cost = single.add_cost()
-        ok = single.can_add(cost)
+        _, ok = single.addable()
         if ok.any():
             single.flip(int(np.argmax(np.where(ok, single.gains(), -np.inf))), on=True)
             if single.objective() > plan.objective:
@@ -429,14 +365,14 @@ def lp_guided_plan(model: SitingModel, x: NDArray[np.float64]) -> NDArray[np.boo
     state = _State(model, np.zeros(model.num_x, dtype=bool))
     for k in np.flatnonzero(state.costs.min_new > 0):
         while state.service_count[k] < state.costs.min_new[k]:
-            ok = state.can_add(state.add_cost()) & (state.costs.service == k)
+            ok = state.addable()[1] & (state.costs.service == k)
             if not ok.any():
                 return None
             state.flip(int(np.argmax(np.where(ok, x, -np.inf))), on=True)
     for column in np.argsort(-x, kind="stable"):
         if x[column] <= 1e-6:
             break
-        if state.can_add(state.add_cost())[column] and state.gains()[column] > EPS:
+        if state.addable()[1][column] and state.gains()[column] > EPS:
             state.flip(int(column), on=True)
     while (add := state.best_add()) is not None:
         state.flip(add, on=True)
@@ -606,7 +542,8 @@ def _perturb(state: _State, rule: str, omega: int, rng: np.random.Generator) -> 
     open_idx = np.flatnonzero(state.open)
     if rule == "concentric":
         centre = int(rng.choice(open_idx))
-        shared = np.asarray(state.Y[state._rows(centre)].sum(axis=0)).ravel()[open_idx]
+        near_centre = state.kernels.neighbours_of(centre, state.arrays)
+        shared = np.bincount(near_centre, minlength=state.open.size)[open_idx]
         order = np.lexsort((rng.random(open_idx.size), -shared))
         leaving = open_idx[order[:omega]]
     else:
@@ -618,10 +555,10 @@ def _perturb(state: _State, rule: str, omega: int, rng: np.random.Generator) -> 
         if state.service_count[k] - 1 < c.min_new[k]:
             continue
         state.flip(int(column), on=False)
-        allowed = ~state.open if state.uniform else state.can_add(state.add_cost())
+        allowed = state.addable()[1]
         allowed[column] = False
         if near:
-            covering = state.Y[state._rows(int(column))].indices
+            covering = state.kernels.neighbours_of(int(column), state.arrays)
             close = covering[allowed[covering]]
             if close.size:
                 state.flip(int(rng.choice(close)), on=True)
@@ -757,22 +694,9 @@ def _descend(
             moves += 1
             continue
         tolerance = EPS * max(1.0, abs(state.objective()))
-        order = rng.permutation(np.flatnonzero(state.open))
-        if state.uniform:  # every swap feasible: the whole pass runs compiled
-            passed = state.compiled_pass(order, tolerance)
-            moves += passed
-            if not passed:
-                break
-            continue
-        improved = False
-        for a in order:
-            found = state.best_swap_for(int(a), tolerance)
-            if found is not None:
-                state.flip(int(a), on=False)
-                state.flip(found[0], on=True)
-                moves += 1
-                improved = True
-        if not improved:
+        passed = state.swap_pass(rng.permutation(np.flatnonzero(state.open)), tolerance)
+        moves += passed
+        if not passed:
             break
     return moves
 
