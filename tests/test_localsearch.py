@@ -6,9 +6,10 @@ from itertools import combinations
 
 import numpy as np
 import pytest
+from scipy import sparse
 
 from conftest import random_multi_service, random_pmclp
-from siting import build_model
+from siting import Service, SitingProblem, build_model
 from siting.localsearch import _State, greedy_plan, iterated_local_search, local_search
 from siting.model import SitingModel
 
@@ -78,3 +79,22 @@ def test_local_optimum_under_limits_has_no_better_feasible_swap(seed: int) -> No
             opened[model.x_site[swapped], model.x_service[swapped]] = True
             if model.satisfies(model.values_from_open(opened)):
                 assert model.objective_of(opened) <= found.objective + 1e-9
+
+
+def test_a_search_without_a_start_that_meets_the_minimum_counts_refuses() -> None:
+    """Greedy gives service b the only site c may use (capacity 1): no plan, not a bad one."""
+    problem = SitingProblem.from_arrays(
+        [sparse.csr_array(np.array([[1, 0], [1, 0], [0, 1]], dtype=bool))] * 2,
+        np.ones((3, 2)),
+        services=[Service("b", 5, min_new=1), Service("c", 5, min_new=1)],
+        site_capacity=np.array([1.0, 1.0]),
+        allowed=np.array([[True, True], [True, False]]),
+    )
+    model = build_model(problem)
+    assert greedy_plan(model) is None
+    for search in (local_search, iterated_local_search):
+        with pytest.raises(ValueError, match="min_new"):
+            search(model)
+    feasible = np.array([[False, True], [True, False]])  # c at site 0, b at site 1
+    found = local_search(model, feasible)
+    assert model.satisfies(model.values_from_open(found.opened))

@@ -393,6 +393,18 @@ def _unsearchable(model: SitingModel, start: NDArray[np.bool_] | None) -> LocalS
     )
 
 
+def _start_plan(model: SitingModel, start: NDArray[np.bool_] | None) -> NDArray[np.bool_]:
+    """``start``, or the greedy plan; moves keep the minimum counts, so one must meet them."""
+    plan = greedy_plan(model) if start is None else start
+    if plan is None:
+        msg = (
+            "greedy construction cannot meet the services' minimum new outlets (min_new) "
+            "within the limits; pass start= a plan that meets them (e.g. from solver 'highs')"
+        )
+        raise ValueError(msg)
+    return plan
+
+
 def local_search(
     model: SitingModel,
     start: NDArray[np.bool_] | None = None,
@@ -400,16 +412,15 @@ def local_search(
     time_limit_s: float = 10.0,
     max_moves: int = 100_000,
 ) -> LocalSearchResult:
-    """Best-improvement swap and add moves from ``start`` (an (m, K) plan; default greedy).
+    """Add and swap moves from ``start`` (an (m, K) plan; default greedy) to a local optimum.
 
-    A model outside :func:`searchable` gets ``start`` (or greedy) back unchanged.
+    A model outside :func:`searchable` gets ``start`` (or greedy) back unchanged. Raises
+    ValueError when no start is given and greedy cannot meet the minimum counts.
     """
     if not searchable(model):
         return _unsearchable(model, start)
     started = time.perf_counter()
-    plan = greedy_plan(model) if start is None else start
-    if plan is None:
-        plan = np.zeros((model.problem.num_sites, len(model.problem.services)), dtype=bool)
+    plan = _start_plan(model, start)
     state = _State(model, plan[model.x_site, model.x_service])
     moves = _descend(state, started + time_limit_s, max_moves)
     return _result(state, moves, 0, started)
@@ -441,9 +452,7 @@ def iterated_local_search(
     started = time.perf_counter()
     deadline = started + time_limit_s
     rng = np.random.default_rng(seed)
-    plan = greedy_plan(model) if start is None else start
-    if plan is None:
-        plan = np.zeros((model.problem.num_sites, len(model.problem.services)), dtype=bool)
+    plan = _start_plan(model, start)
     state = _State(model, plan[model.x_site, model.x_service])
     moves = _descend(state, deadline, 100_000, rng)
     best_open, best_value = state.open.copy(), state.objective()
