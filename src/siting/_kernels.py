@@ -287,3 +287,41 @@ def neighbours_of(column: int, arrays: SearchArrays) -> NDArray[np.int64]:
             found[at] = y_indices[k]
             at += 1
     return found
+
+
+_WARM = [False]
+
+
+def warm_up() -> None:
+    """Compile every kernel (or load it from numba's cache) by running it on a tiny model.
+
+    The search passes index arrays as int64 and the rest as float64 (see :data:`SearchArrays`),
+    so one compilation serves every model. Idempotent: later calls return at once.
+    """
+    if _WARM[0]:
+        return
+    index = np.array([0, 1, 2], dtype=np.int64)  # two rows, two columns, the identity
+    cover = np.array([0, 1], dtype=np.int64)
+    arrays: SearchArrays = (
+        index,
+        cover,
+        index,
+        cover,
+        np.ones(2),
+        np.zeros(2),
+        np.zeros(2, dtype=np.bool_),
+        np.zeros(2, dtype=np.int64),
+        np.full(2, -1, dtype=np.int64),
+        np.ones(2),
+        np.zeros(2),
+    )
+    ones, zeros, sites = np.ones(2), np.zeros(2), np.arange(2, dtype=np.int64)
+    limits: Limits = (ones, zeros, sites, sites, ones, ones, ones, zeros, ones, ones, 2.0)
+    usage: Usage = (np.zeros(2), np.zeros(2), np.zeros(2), np.zeros(2), np.zeros(1))
+    swap, slot = np.zeros((2, 2)), np.array([0, -1], dtype=np.int64)
+    addable(arrays[6], limits, usage, np.empty(2), np.empty(2, dtype=np.bool_))
+    best_add(arrays, limits, usage, 1e-9)
+    flip_column(0, True, arrays, limits, usage, swap, slot, True)
+    swap_pass(np.array([0], dtype=np.int64), 1e-9, arrays, limits, usage, swap, slot, sites)
+    neighbours_of(0, arrays)
+    _WARM[0] = True

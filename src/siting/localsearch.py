@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from types import ModuleType
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -88,6 +89,18 @@ class LocalSearchResult:
     seconds: float
 
 
+def load_kernels() -> ModuleType:
+    """The compiled search loops, :mod:`siting._kernels`, ready to run.
+
+    The first call after installation compiles them (about 6 s); later processes load them
+    from numba's cache (about 0.35 s). Searches call it before their clock starts.
+    """
+    from siting import _kernels  # numba loads here, not at import
+
+    _kernels.warm_up()
+    return _kernels
+
+
 class _State:
     """Open columns and per-row cover counts, with exact swap evaluation."""
 
@@ -96,8 +109,8 @@ class _State:
         self.model = model
         self.Y = sparse.csr_array(model.y_cover, dtype=np.float64)
         self.YT = sparse.csr_array(self.Y.T)
-        self.w = model.y_weight
-        self.cx = model.milp.c[: model.num_x].copy()
+        self.w = np.ascontiguousarray(model.y_weight, dtype=np.float64)
+        self.cx = np.array(model.milp.c[: model.num_x], dtype=np.float64)
         services = problem.services
         must = problem.site_decision == MUST
         self.prepaid = float(problem.site_fixed_cost[must].sum())  # must-use sites are paid
@@ -117,18 +130,22 @@ class _State:
             service_budget=problem.service_budget.astype(np.float64),
         )
         c = self.costs
+
+        def real(values: NDArray[np.floating]) -> NDArray[np.float64]:
+            return np.ascontiguousarray(values, dtype=np.float64)
+
         self.limits: Limits = (  # tolerances folded into the upper limits
-            c.fit_out,
-            c.fixed,
-            c.site.astype(np.int64),
-            c.service.astype(np.int64),
-            c.area,
-            c.capacity,
-            c.floor + EPS,
-            c.min_new,
-            c.max_new,
-            c.service_budget + EPS,
-            c.budget + EPS,
+            real(c.fit_out),
+            real(c.fixed),
+            np.ascontiguousarray(c.site, dtype=np.int64),
+            np.ascontiguousarray(c.service, dtype=np.int64),
+            real(c.area),
+            real(c.capacity),
+            real(c.floor + EPS),
+            real(c.min_new),
+            real(c.max_new),
+            real(c.service_budget + EPS),
+            float(c.budget + EPS),
         )
         self.open = open_columns.copy()
         self.count = np.asarray(self.Y @ self.open.astype(np.float64)).round().astype(np.int64)
@@ -144,14 +161,16 @@ class _State:
         self.E: NDArray[np.float64] | None = None  # (slots, columns), built on first use
         self.slot = np.full(len(self.open), -1, dtype=np.int64)
         self.slot_column = np.zeros(0, dtype=np.int64)
-        from siting import _kernels  # numba loads here, not at import
+        self.kernels = load_kernels()
 
-        self.kernels = _kernels
+        def index(values: NDArray[np.integer]) -> NDArray[np.int64]:
+            return np.ascontiguousarray(values, dtype=np.int64)  # one compiled signature
+
         self.arrays: SearchArrays = (  # what the kernels update in place, never rebound
-            self.Y.indptr,
-            self.Y.indices,
-            self.YT.indptr,
-            self.YT.indices,
+            index(self.Y.indptr),
+            index(self.Y.indices),
+            index(self.YT.indptr),
+            index(self.YT.indices),
             self.w,
             self.cx,
             self.open,
@@ -419,6 +438,7 @@ def local_search(
     """
     if not searchable(model):
         return _unsearchable(model, start)
+    load_kernels()  # a first compilation does not eat the time limit
     started = time.perf_counter()
     plan = _start_plan(model, start)
     state = _State(model, plan[model.x_site, model.x_service])
@@ -449,6 +469,7 @@ def iterated_local_search(
     """
     if not searchable(model):
         return _unsearchable(model, start)
+    load_kernels()  # a first compilation does not eat the time limit
     started = time.perf_counter()
     deadline = started + time_limit_s
     rng = np.random.default_rng(seed)
@@ -614,6 +635,7 @@ def merge_search(
 
     if not searchable(model):
         return _unsearchable(model, start)
+    load_kernels()  # a first compilation does not eat the time limit
     started = time.perf_counter()
     pool: list[tuple[float, NDArray[np.bool_]]] = []
     first = iterated_local_search(

@@ -62,11 +62,12 @@ def solve_lp_first(
     greedy plan. When the LP is fractional, iterated local search gets ``ils_share`` of the
     limit (at most 10 s) to improve the greedy incumbent before the restricted MIP.
     """
-    from siting.localsearch import greedy_plan, iterated_local_search, local_search
+    from siting.localsearch import greedy_plan, iterated_local_search, load_kernels, local_search
     from siting.presolve import _drop_columns, reducible
     from siting.solvers import solve_model
 
     options = options or SolveOptions()
+    load_kernels()  # a first compilation does not eat the time limit
     started = time.perf_counter()
     limit = np.inf if options.time_limit_s is None else float(options.time_limit_s)
 
