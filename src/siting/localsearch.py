@@ -102,7 +102,7 @@ def load_kernels() -> ModuleType:
 
 
 class _State:
-    """Open columns and per-row cover counts, with exact swap evaluation."""
+    """Open columns, per-row cover counts and the plan's spending, with exact swap values."""
 
     def __init__(self, model: SitingModel, open_columns: NDArray[np.bool_]) -> None:
         problem = model.problem
