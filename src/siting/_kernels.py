@@ -10,48 +10,54 @@ the machine code beside this file.
 
 from __future__ import annotations
 
+from functools import cache
+from typing import NamedTuple
+
 import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
-SearchArrays = tuple[
-    NDArray[np.integer],  # y_indptr: rows x columns coverage (CSR)
-    NDArray[np.integer],  # y_indices
-    NDArray[np.integer],  # yt_indptr: its transpose
-    NDArray[np.integer],  # yt_indices
-    NDArray[np.float64],  # w: row weights
-    NDArray[np.float64],  # cx: column objective terms
-    NDArray[np.bool_],  # is_open
-    NDArray[np.int64],  # count
-    NDArray[np.int64],  # owner
-    NDArray[np.float64],  # gain
-    NDArray[np.float64],  # loss
-]
-"""The coverage state one kernel call reads and updates, in this order (see :func:`flip_column`)."""
 
-Limits = tuple[
-    NDArray[np.float64],  # fit_out: per column (yuan)
-    NDArray[np.float64],  # fixed: fixed cost of the column's site, 0 if already paid (yuan)
-    NDArray[np.int64],  # site: per column
-    NDArray[np.int64],  # service: per column
-    NDArray[np.float64],  # area: floor area per column (m2)
-    NDArray[np.float64],  # capacity: outlets per site
-    NDArray[np.float64],  # floor: floor area per site, tolerance included (m2)
-    NDArray[np.float64],  # min_new: new outlets per service
-    NDArray[np.float64],  # max_new: new outlets per service (inf: none)
-    NDArray[np.float64],  # service_budget: fit-out per service, tolerance included (yuan)
-    float,  # budget: total, tolerance included (yuan; inf: none)
-]
-"""What a plan may spend and hold (read only)."""
+class SearchArrays(NamedTuple):
+    """The coverage state one kernel call reads and updates (see :func:`flip_column`)."""
 
-Usage = tuple[
-    NDArray[np.float64],  # site_count: open columns per site
-    NDArray[np.float64],  # site_area: their floor area (m2)
-    NDArray[np.float64],  # service_count: open columns per service
-    NDArray[np.float64],  # service_spent: their fit-out (yuan)
-    NDArray[np.float64],  # spent: one element, total spending (yuan)
-]
-"""What the plan spends and holds; :func:`flip_column` keeps it current."""
+    y_indptr: NDArray[np.int64]  # rows x columns coverage (CSR)
+    y_indices: NDArray[np.int64]
+    yt_indptr: NDArray[np.int64]  # its transpose
+    yt_indices: NDArray[np.int64]
+    w: NDArray[np.float64]  # row weights
+    cx: NDArray[np.float64]  # column objective terms
+    is_open: NDArray[np.bool_]
+    covers: NDArray[np.int64]  # open columns covering each row
+    owner: NDArray[np.int64]
+    gain: NDArray[np.float64]
+    loss: NDArray[np.float64]
+
+
+class Limits(NamedTuple):
+    """What a plan may spend and hold (read only); per column unless said otherwise."""
+
+    fit_out: NDArray[np.float64]  # yuan
+    fixed: NDArray[np.float64]  # fixed cost of the column's site, 0 if already paid (yuan)
+    site: NDArray[np.int64]
+    service: NDArray[np.int64]
+    area: NDArray[np.float64]  # floor area (m2)
+    capacity: NDArray[np.float64]  # outlets per site
+    floor: NDArray[np.float64]  # floor area per site, tolerance included (m2)
+    min_new: NDArray[np.float64]  # new outlets per service
+    max_new: NDArray[np.float64]  # new outlets per service (inf: none)
+    service_budget: NDArray[np.float64]  # fit-out per service, tolerance included (yuan)
+    budget: float  # total, tolerance included (yuan; inf: none)
+
+
+class Usage(NamedTuple):
+    """What the plan spends and holds; :func:`flip_column` keeps it current."""
+
+    site_count: NDArray[np.float64]  # open columns per site
+    site_area: NDArray[np.float64]  # their floor area (m2)
+    service_count: NDArray[np.float64]  # open columns per service
+    service_spent: NDArray[np.float64]  # their fit-out (yuan)
+    spent: NDArray[np.float64]  # one element: total spending (yuan)
 
 
 @njit(cache=True)
@@ -125,7 +131,13 @@ def flip_column(
         gain[column] = value
         if track_swaps:
             swap[slot[column], :] = 0.0
-    fit_out, fixed, site, service, area = limits[0], limits[1], limits[2], limits[3], limits[4]
+    fit_out, fixed, site, service, area = (
+        limits.fit_out,
+        limits.fixed,
+        limits.site,
+        limits.service,
+        limits.area,
+    )
     site_count, site_area, service_count, service_spent, spent = usage
     sign = 1.0 if on else -1.0
     s, k = site[column], service[column]
@@ -173,7 +185,7 @@ def addable(
 @njit(cache=True)
 def best_add(arrays: SearchArrays, limits: Limits, usage: Usage, tolerance: float) -> int:
     """The allowed column with the most gain (above ``tolerance``) per unit cost; -1: none."""
-    is_open, gain = arrays[6], arrays[9]
+    is_open, gain = arrays.is_open, arrays.gain
     cost, ok = np.empty(is_open.size), np.empty(is_open.size, dtype=np.bool_)
     addable(is_open, limits, usage, cost, ok)
     best, best_column = -np.inf, -1
@@ -251,7 +263,7 @@ def swap_pass(
     the best swap alone (usually allowed), then, if it is not, along the scan. Arrays as in
     :func:`flip_column`.
     """
-    is_open, gain, loss = arrays[6], arrays[9], arrays[10]
+    is_open, gain, loss = arrays.is_open, arrays.gain, arrays.loss
     moves = 0
     for a in order:
         if not is_open[a]:
@@ -274,7 +286,8 @@ def swap_pass(
 @njit(cache=True)
 def neighbours_of(column: int, arrays: SearchArrays) -> NDArray[np.int64]:
     """Every column covering a row of ``column``, once per shared row (``column`` included)."""
-    y_indptr, y_indices, yt_indptr, yt_indices = arrays[0], arrays[1], arrays[2], arrays[3]
+    y_indptr, y_indices = arrays.y_indptr, arrays.y_indices
+    yt_indptr, yt_indices = arrays.yt_indptr, arrays.yt_indices
     total = 0
     for entry in range(yt_indptr[column], yt_indptr[column + 1]):
         row = yt_indices[entry]
@@ -289,20 +302,16 @@ def neighbours_of(column: int, arrays: SearchArrays) -> NDArray[np.int64]:
     return found
 
 
-_WARM = [False]
-
-
+@cache
 def warm_up() -> None:
     """Compile every kernel (or load it from numba's cache) by running it on a tiny model.
 
-    The search passes index arrays as int64 and the rest as float64 (see :data:`SearchArrays`),
-    so one compilation serves every model. Idempotent: later calls return at once.
+    The search passes index arrays as int64 and the rest as float64 (see :class:`SearchArrays`),
+    so one compilation serves every model. Cached: later calls return at once.
     """
-    if _WARM[0]:
-        return
     index = np.array([0, 1, 2], dtype=np.int64)  # two rows, two columns, the identity
     cover = np.array([0, 1], dtype=np.int64)
-    arrays: SearchArrays = (
+    arrays = SearchArrays(
         index,
         cover,
         index,
@@ -316,12 +325,11 @@ def warm_up() -> None:
         np.zeros(2),
     )
     ones, zeros, sites = np.ones(2), np.zeros(2), np.arange(2, dtype=np.int64)
-    limits: Limits = (ones, zeros, sites, sites, ones, ones, ones, zeros, ones, ones, 2.0)
-    usage: Usage = (np.zeros(2), np.zeros(2), np.zeros(2), np.zeros(2), np.zeros(1))
+    limits = Limits(ones, zeros, sites, sites, ones, ones, ones, zeros, ones, ones, 2.0)
+    usage = Usage(np.zeros(2), np.zeros(2), np.zeros(2), np.zeros(2), np.zeros(1))
     swap, slot = np.zeros((2, 2)), np.array([0, -1], dtype=np.int64)
-    addable(arrays[6], limits, usage, np.empty(2), np.empty(2, dtype=np.bool_))
+    addable(arrays.is_open, limits, usage, np.empty(2), np.empty(2, dtype=np.bool_))
     best_add(arrays, limits, usage, 1e-9)
     flip_column(0, True, arrays, limits, usage, swap, slot, True)
     swap_pass(np.array([0], dtype=np.int64), 1e-9, arrays, limits, usage, swap, slot, sites)
     neighbours_of(0, arrays)
-    _WARM[0] = True

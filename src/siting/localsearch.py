@@ -44,23 +44,6 @@ EPS = 1e-9
 _NO_SWAPS = np.zeros((1, 1))  # stands in for E before the first swap evaluation
 
 
-@dataclass
-class _Costs:
-    """Cost and limit data per outlet column, for vectorised feasibility checks."""
-
-    fit_out: NDArray[np.float64]
-    fixed: NDArray[np.float64]  # fixed cost of the column's site
-    site: NDArray[np.intp]
-    service: NDArray[np.intp]
-    area: NDArray[np.float64]
-    capacity: NDArray[np.float64]  # per site
-    floor: NDArray[np.float64]  # per site
-    budget: float
-    min_new: NDArray[np.float64]
-    max_new: NDArray[np.float64]
-    service_budget: NDArray[np.float64]  # per service, for fit-out costs
-
-
 @dataclass(frozen=True)
 class LocalSearchResult:
     """The best plan found and what the search did.
@@ -114,38 +97,26 @@ class _State:
         services = problem.services
         must = problem.site_decision == MUST
         self.prepaid = float(problem.site_fixed_cost[must].sum())  # must-use sites are paid
-        self.costs = _Costs(
-            fit_out=problem.fit_out_cost[model.x_site, model.x_service],
-            fixed=np.where(must, 0.0, problem.site_fixed_cost)[model.x_site],
-            site=model.x_site,
-            service=model.x_service,
-            area=np.array([s.floor_area_m2 for s in services])[model.x_service],
-            capacity=problem.site_capacity.astype(np.float64),
-            floor=problem.site_floor_area_m2.astype(np.float64),
-            budget=np.inf if problem.budget is None else float(problem.budget),
-            min_new=np.array([s.min_new for s in services], dtype=np.float64),
-            max_new=np.array(
-                [np.inf if s.max_new is None else s.max_new for s in services], dtype=np.float64
-            ),
-            service_budget=problem.service_budget.astype(np.float64),
-        )
-        c = self.costs
+        self.kernels = load_kernels()
 
-        def real(values: NDArray[np.floating]) -> NDArray[np.float64]:
+        def real(values: NDArray[np.floating] | list[float]) -> NDArray[np.float64]:
             return np.ascontiguousarray(values, dtype=np.float64)
 
-        self.limits: Limits = (  # tolerances folded into the upper limits
-            real(c.fit_out),
-            real(c.fixed),
-            np.ascontiguousarray(c.site, dtype=np.int64),
-            np.ascontiguousarray(c.service, dtype=np.int64),
-            real(c.area),
-            real(c.capacity),
-            real(c.floor + EPS),
-            real(c.min_new),
-            real(c.max_new),
-            real(c.service_budget + EPS),
-            float(c.budget + EPS),
+        def index(values: NDArray[np.integer]) -> NDArray[np.int64]:
+            return np.ascontiguousarray(values, dtype=np.int64)  # one compiled signature
+
+        self.limits: Limits = self.kernels.Limits(  # tolerances folded into the upper limits
+            fit_out=real(problem.fit_out_cost[model.x_site, model.x_service]),
+            fixed=real(np.where(must, 0.0, problem.site_fixed_cost)[model.x_site]),
+            site=index(model.x_site),
+            service=index(model.x_service),
+            area=real([s.floor_area_m2 for s in services])[model.x_service],
+            capacity=real(problem.site_capacity),
+            floor=real(problem.site_floor_area_m2 + EPS),
+            min_new=real([s.min_new for s in services]),
+            max_new=real([np.inf if s.max_new is None else s.max_new for s in services]),
+            service_budget=real(problem.service_budget + EPS),
+            budget=np.inf if problem.budget is None else float(problem.budget) + EPS,
         )
         self.open = open_columns.copy()
         self.count = np.asarray(self.Y @ self.open.astype(np.float64)).round().astype(np.int64)
@@ -161,12 +132,7 @@ class _State:
         self.E: NDArray[np.float64] | None = None  # (slots, columns), built on first use
         self.slot = np.full(len(self.open), -1, dtype=np.int64)
         self.slot_column = np.zeros(0, dtype=np.int64)
-        self.kernels = load_kernels()
-
-        def index(values: NDArray[np.integer]) -> NDArray[np.int64]:
-            return np.ascontiguousarray(values, dtype=np.int64)  # one compiled signature
-
-        self.arrays: SearchArrays = (  # what the kernels update in place, never rebound
+        self.arrays: SearchArrays = self.kernels.SearchArrays(  # updated in place, never rebound
             index(self.Y.indptr),
             index(self.Y.indices),
             index(self.YT.indptr),
@@ -179,10 +145,11 @@ class _State:
             self.gain,
             self.loss,
         )
-        idx, sites, services_count = np.flatnonzero(self.open), problem.num_sites, len(services)
+        c, idx = self.limits, np.flatnonzero(self.open)
+        sites, services_count = problem.num_sites, len(services)
 
         def per(
-            group: NDArray[np.intp], size: int, weights: NDArray[np.float64] | None = None
+            group: NDArray[np.int64], size: int, weights: NDArray[np.float64] | None = None
         ) -> NDArray[np.float64]:
             return np.bincount(group[idx], weights, size).astype(np.float64)
 
@@ -190,19 +157,19 @@ class _State:
         fixed_by_site = np.zeros(sites)
         fixed_by_site[c.site] = c.fixed
         spent = c.fit_out[idx].sum() + fixed_by_site[self.site_count > 0].sum() + self.prepaid
-        self.usage: Usage = (  # what the kernels keep current, never rebound
-            self.site_count,
-            per(c.site, sites, c.area[idx]),
-            self.service_count,
-            per(c.service, services_count, c.fit_out[idx]),
-            np.array([spent], dtype=np.float64),
+        self.usage: Usage = self.kernels.Usage(  # kept current by the kernels, never rebound
+            site_count=self.site_count,
+            site_area=per(c.site, sites, c.area[idx]),
+            service_count=self.service_count,
+            service_spent=per(c.service, services_count, c.fit_out[idx]),
+            spent=np.array([spent], dtype=np.float64),
         )
 
     # -- bookkeeping ------------------------------------------------------------------------
     @property
     def spent(self) -> float:
         """Total spending of the plan (yuan), site fixed costs included."""
-        return float(self.usage[4][0])
+        return float(self.usage.spent[0])
 
     def objective(self) -> float:
         return float(self.w[self.count > 0].sum() + self.cx[self.open].sum())
@@ -350,23 +317,23 @@ def greedy_plan(model: SitingModel) -> NDArray[np.bool_] | None:
     """
     state = _State(model, np.zeros(model.num_x, dtype=bool))
     if model.num_x == 0:
-        return None if state.costs.min_new.any() else _result(state, 0, 0, 0.0).opened
+        return None if state.limits.min_new.any() else _result(state, 0, 0, 0.0).opened
     gain = state.gains()  # kept up to date by flip
 
     def open_column(column: int) -> None:
         state.flip(column, on=True)
 
-    for k in np.flatnonzero(state.costs.min_new > 0):  # minimum counts first, best gain first
-        while state.service_count[k] < state.costs.min_new[k]:
+    for k in np.flatnonzero(state.limits.min_new > 0):  # minimum counts first, best gain first
+        while state.service_count[k] < state.limits.min_new[k]:
             cost, ok = state.addable()
-            ok &= state.costs.service == k
+            ok &= state.limits.service == k
             if not ok.any():
                 return None
             open_column(int(np.argmax(np.where(ok, gain - 1e-9 * cost, -np.inf))))
     while (add := state.best_add()) is not None:
         open_column(add)
     plan = _result(state, 0, 0, 0.0)
-    if not state.costs.min_new.any():
+    if not state.limits.min_new.any():
         single = _State(model, np.zeros(model.num_x, dtype=bool))
         _, ok = single.addable()
         if ok.any():
@@ -382,9 +349,9 @@ def lp_guided_plan(model: SitingModel, x: NDArray[np.float64]) -> NDArray[np.boo
     ``x`` holds the LP values of the x columns. None if the minimum counts cannot be met.
     """
     state = _State(model, np.zeros(model.num_x, dtype=bool))
-    for k in np.flatnonzero(state.costs.min_new > 0):
-        while state.service_count[k] < state.costs.min_new[k]:
-            ok = state.addable()[1] & (state.costs.service == k)
+    for k in np.flatnonzero(state.limits.min_new > 0):
+        while state.service_count[k] < state.limits.min_new[k]:
+            ok = state.addable()[1] & (state.limits.service == k)
             if not ok.any():
                 return None
             state.flip(int(np.argmax(np.where(ok, x, -np.inf))), on=True)
@@ -579,7 +546,7 @@ def _perturb(state: _State, rule: str, omega: int, rng: np.random.Generator) -> 
     else:
         leaving = rng.choice(open_idx, size=min(omega, open_idx.size), replace=False)
     near = bool(rng.integers(2))
-    c = state.costs
+    c = state.limits
     for column in leaving:
         k = c.service[column]
         if state.service_count[k] - 1 < c.min_new[k]:
