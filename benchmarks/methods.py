@@ -173,7 +173,7 @@ def siting_lpfirst(case: Case, time_limit_s: float, probe: Probe) -> dict[str, A
 
 def siting_heuristic(case: Case, time_limit_s: float, probe: Probe) -> dict[str, Any]:
     """Build, presolve, :func:`siting.localsearch.merge_search` for min(10 s, limit)."""
-    from siting.localsearch import merge_search
+    from siting.localsearch import merge_search, search_chains
     from siting.presolve import presolve_model
 
     with probe.phase("build"):
@@ -181,7 +181,9 @@ def siting_heuristic(case: Case, time_limit_s: float, probe: Probe) -> dict[str,
     with probe.phase("presolve"):
         reduced = presolve_model(model)
     with probe.phase("solve"):
-        found = merge_search(reduced, time_limit_s=min(10.0, time_limit_s))
+        found = merge_search(
+            reduced, time_limit_s=min(10.0, time_limit_s), chains=search_chains(None)
+        )
     return {
         "status": "feasible",
         "objective": found.objective,

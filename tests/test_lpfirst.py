@@ -48,6 +48,7 @@ def test_local_search_feasible_and_not_worse_than_greedy(seed: int) -> None:
             local_search(model, start),
             iterated_local_search(model, start, time_limit_s=0.3),
             merge_search(model, start, time_limit_s=1.0),
+            merge_search(model, start, time_limit_s=1.0, chains=2),
         ):
             assert model.objective_of(found.opened) == pytest.approx(found.objective)
             assert model.objective_of(start) - 1e-9 <= found.objective <= optimum + 1e-6

@@ -245,6 +245,32 @@ def _best_swap(
 
 
 @njit(cache=True)
+def _best_near(
+    a: int,
+    swap_row: NDArray[np.float64],
+    gain: NDArray[np.float64],
+    threshold: float,
+    top: int,
+    near_indptr: NDArray[np.int64],
+    near_indices: NDArray[np.int64],
+) -> int:
+    """As :func:`_best_swap` without checks, scanning only the columns near ``a``.
+
+    ``swap_row[b]`` is zero unless *b* shares a row with ``a`` (it is the weight of such
+    rows), so the best swap is either ``top`` (the column of most gain) or one of those.
+    """
+    best, best_column = threshold, -1
+    if gain[top] > best:
+        best, best_column = gain[top], top
+    for k in range(near_indptr[a], near_indptr[a + 1]):
+        b = near_indices[k]
+        value = swap_row[b] + gain[b]
+        if value > best:
+            best, best_column = value, b
+    return best_column
+
+
+@njit(cache=True)
 def swap_pass(
     order: NDArray[np.integer],
     tolerance: float,
@@ -254,22 +280,33 @@ def swap_pass(
     swap: NDArray[np.float64],
     slot: NDArray[np.int64],
     slot_column: NDArray[np.int64],
+    near_indptr: NDArray[np.int64],
+    near_indices: NDArray[np.int64],
 ) -> int:
     """One first-improvement swap pass; returns the moves made.
 
     Each open column *a* of ``order`` in turn is replaced by the closed column *b* that
     maximises ``swap[slot(a), b] + gain[b]`` among the swaps the limits allow, when that
     beats ``loss[a] + tolerance``; *b* takes over *a*'s slot. The limits are checked first for
-    the best swap alone (usually allowed), then, if it is not, along the scan. Arrays as in
+    the best swap alone (usually allowed), then, if it is not, along the scan. Given the
+    columns sharing a row with each column (``near_*``, CSR; an empty ``near_indptr`` for
+    none), the first search scans only those and the column of most gain. Arrays as in
     :func:`flip_column`.
     """
     is_open, gain, loss = arrays.is_open, arrays.gain, arrays.loss
+    near = near_indptr.size == gain.size + 1
+    top = int(np.argmax(gain)) if near else -1
     moves = 0
     for a in order:
         if not is_open[a]:
             continue
         row = slot[a]
-        best_column = _best_swap(a, swap[row], gain, loss[a] + tolerance, limits, usage, False)
+        if near:
+            best_column = _best_near(
+                a, swap[row], gain, loss[a] + tolerance, top, near_indptr, near_indices
+            )
+        else:
+            best_column = _best_swap(a, swap[row], gain, loss[a] + tolerance, limits, usage, False)
         if best_column >= 0 and not _can_swap(a, best_column, limits, usage):
             best_column = _best_swap(a, swap[row], gain, loss[a] + tolerance, limits, usage, True)
         if best_column < 0:
@@ -280,6 +317,8 @@ def swap_pass(
         slot_column[row] = best_column
         flip_column(best_column, True, arrays, limits, usage, swap, slot, True)
         moves += 1
+        if near:
+            top = int(np.argmax(gain))
     return moves
 
 
@@ -331,5 +370,7 @@ def warm_up() -> None:
     addable(arrays.is_open, limits, usage, np.empty(2), np.empty(2, dtype=np.bool_))
     best_add(arrays, limits, usage, 1e-9)
     flip_column(0, True, arrays, limits, usage, swap, slot, True)
-    swap_pass(np.array([0], dtype=np.int64), 1e-9, arrays, limits, usage, swap, slot, sites)
+    for near in (np.zeros(0, dtype=np.int64), index):  # without and with near columns
+        order = np.array([0], dtype=np.int64)
+        swap_pass(order, 1e-9, arrays, limits, usage, swap, slot, sites, near, cover)
     neighbours_of(0, arrays)

@@ -24,6 +24,8 @@ MCLP, until its time limit, keeping the best plan.
 from __future__ import annotations
 
 import time
+import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import ModuleType
 from typing import TYPE_CHECKING
@@ -42,6 +44,13 @@ if TYPE_CHECKING:
 
 EPS = 1e-9
 _NO_SWAPS = np.zeros((1, 1))  # stands in for E before the first swap evaluation
+
+NEAR_LIMIT = 300_000_000
+"""Most (column, row, column) triples for which the swap pass keeps each column's neighbours
+(about a second to find them; Máximo's Brooklyn has 75 million)."""
+
+Optima = list[tuple[float, NDArray[np.bool_]]]
+"""Local optima as (objective, open x columns)."""
 
 
 @dataclass(frozen=True)
@@ -130,6 +139,7 @@ class _State:
             self.owner[once], weights=self.w[once], minlength=len(self.open)
         )  # weight only the column covers, plus its own objective term
         self.E: NDArray[np.float64] | None = None  # (slots, columns), built on first use
+        self.near: tuple[NDArray[np.int64], NDArray[np.int64]] | None = None  # on first use
         self.slot = np.full(len(self.open), -1, dtype=np.int64)
         self.slot_column = np.zeros(0, dtype=np.int64)
         self.arrays: SearchArrays = self.kernels.SearchArrays(  # updated in place, never rebound
@@ -261,8 +271,41 @@ class _State:
                 swaps,
                 self.slot,
                 self.slot_column,
+                *self._near(),
             )
         )
+
+    def _near(self) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+        """Columns sharing a row with each column (CSR; see :func:`_near_columns`)."""
+        if self.near is None:
+            self.near = _near_columns(self.model)
+        return self.near
+
+
+_near_cache: list[tuple[weakref.ref[object], tuple[NDArray[np.int64], NDArray[np.int64]]]] = []
+
+
+def _near_columns(model: SitingModel) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Columns sharing a row with each column (CSR), if at most :data:`NEAR_LIMIT` triples.
+
+    The swap pass then scans a column's neighbours instead of every column (Máximo's Bronx:
+    164 of 3,159 on average). Empty arrays when the (column, row, column) triples would be
+    too many. The last model's are kept, so searches on it (and forked chains) share them.
+    """
+    if _near_cache and _near_cache[0][0]() is model.y_cover:
+        return _near_cache[0][1]
+    Y = sparse.csr_array(model.y_cover, dtype=np.float64)
+    per_row = np.diff(Y.indptr).astype(np.float64)
+    empty = np.zeros(0, dtype=np.int64)
+    near = (empty, empty)
+    if float(per_row @ per_row) <= NEAR_LIMIT:
+        pairs = sparse.csr_array(sparse.csr_array(Y.T) @ Y)
+        near = (
+            np.ascontiguousarray(pairs.indptr, dtype=np.int64),
+            np.ascontiguousarray(pairs.indices, dtype=np.int64),
+        )
+    _near_cache[:] = [(weakref.ref(model.y_cover), near)]
+    return near
 
 
 def supports_greedy(problem: SitingProblem) -> bool:
@@ -419,7 +462,7 @@ def iterated_local_search(
     *,
     time_limit_s: float = 10.0,
     seed: int = 0,
-    pool: list[tuple[float, NDArray[np.bool_]]] | None = None,
+    pool: Optima | None = None,
     patience: int = 1000,
 ) -> LocalSearchResult:
     """Adaptive iterated local search; the best plan wins.
@@ -583,12 +626,14 @@ def merge_search(
     neighbours: int = 6,
     include: NDArray[np.bool_] | None = None,
     patience: int = 1000,
+    chains: int = 1,
 ) -> LocalSearchResult:
     """Iterated local search, then an exact solve restricted to the outlets its optima used.
 
     Construct, merge, solve (Blum et al.'s CMSA): the union of the columns open in the
     :data:`POOL_SIZE` best local optima of :func:`iterated_local_search` (``search_share`` of
-    the time, ``patience`` as there), widened by
+    the time, ``patience`` as there; ``chains`` independent searches with seeds ``seed``,
+    ``seed + 1``, ... side by side in forked processes, see :func:`search_chains`), widened by
     the ``neighbours`` columns that share the most covered weight with each of them, is a few
     times the plan size; HiGHS solves the model restricted to those columns (warm-started
     with the best plan, rows re-aggregated), and a local search polishes the result on the
@@ -604,18 +649,12 @@ def merge_search(
         return _unsearchable(model, start)
     load_kernels()  # a first compilation does not eat the time limit
     started = time.perf_counter()
-    pool: list[tuple[float, NDArray[np.bool_]]] = []
-    first = iterated_local_search(
-        model,
-        start,
-        time_limit_s=search_share * time_limit_s,
-        seed=seed,
-        pool=pool,
-        patience=patience,
+    first, pool = _search_side_by_side(
+        model, start, chains, time_limit_s=search_share * time_limit_s, seed=seed, patience=patience
     )
     keep = np.zeros(model.num_x, dtype=bool)
     keep[first.columns] = True
-    for _, member in sorted(pool, key=lambda entry: -entry[0])[:POOL_SIZE]:
+    for _, member in pool:
         keep |= member
     if include is not None:
         keep |= include
@@ -651,6 +690,50 @@ def merge_search(
         restarts=first.restarts,
         seconds=time.perf_counter() - started,
     )
+
+
+def search_chains(threads: int | None) -> int:
+    """Search chains for ``threads`` (None: every usable core); 1 where fork is unavailable."""
+    from siting._fork import can_fork, usable_cores
+
+    if not can_fork():
+        return 1
+    return max(1, threads if threads is not None else usable_cores())
+
+
+def _search_side_by_side(
+    model: SitingModel,
+    start: NDArray[np.bool_] | None,
+    chains: int,
+    *,
+    time_limit_s: float,
+    seed: int,
+    patience: int,
+) -> tuple[LocalSearchResult, Optima]:
+    """``chains`` iterated local searches at once; the best plan and the pooled best optima.
+
+    The first chain runs here, the others in forked processes (:mod:`siting._fork`). The
+    pool holds the :data:`POOL_SIZE` best local optima of each chain, best first.
+    """
+    from siting._fork import run_side_by_side
+
+    deadline = time.perf_counter() + time_limit_s
+
+    def chain(offset: int) -> Callable[[], tuple[LocalSearchResult, Optima]]:
+        def run() -> tuple[LocalSearchResult, Optima]:
+            pool: Optima = []
+            left = max(0.0, deadline - time.perf_counter())
+            found = iterated_local_search(
+                model, start, time_limit_s=left, seed=seed + offset, pool=pool, patience=patience
+            )
+            return found, sorted(pool, key=lambda entry: -entry[0])[:POOL_SIZE]
+
+        return run
+
+    outcomes = run_side_by_side(chain(0), [chain(k) for k in range(1, chains)], deadline)
+    best = max((found for found, _ in outcomes), key=lambda found: found.objective)
+    pooled = sorted((entry for _, pool in outcomes for entry in pool), key=lambda e: -e[0])
+    return best, pooled
 
 
 def _neighbours(

@@ -29,6 +29,7 @@ from siting.localsearch import (
     lp_guided_plan,
     merge_search,
     require_supported,
+    search_chains,
     supports_greedy,
 )
 from siting.solvers.base import SolveOptions, Solver, SolveResult, Status
@@ -72,7 +73,12 @@ class HeuristicSolver(Solver):
         start = max(candidates, key=model.objective_of)
         left = max(0.1, 0.95 * limit - (time.perf_counter() - started))
         plan = merge_search(
-            model, start, time_limit_s=left, seed=options.seed, include=support
+            model,
+            start,
+            time_limit_s=left,
+            seed=options.seed,
+            include=support,
+            chains=search_chains(options.threads),
         ).opened
         if model.objective_of(start) > model.objective_of(plan):
             plan = start

@@ -1,0 +1,67 @@
+"""Calls side by side in forked children: results, errors, and where fork is not allowed."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+
+import pytest
+
+from siting import _fork
+from siting.localsearch import search_chains
+
+pytestmark = pytest.mark.skipif(not _fork.can_fork(), reason="no fork on this platform")
+
+
+def test_children_run_in_their_own_processes_and_report_in_order() -> None:
+    parent = os.getpid()
+    deadline = time.perf_counter() + 5.0
+    results = _fork.run_side_by_side(
+        lambda: ("here", os.getpid()),
+        [lambda k=k: (f"child {k}", os.getpid()) for k in range(3)],  # type: ignore[misc]
+        deadline,
+    )
+    assert [name for name, _ in results] == ["here", "child 0", "child 1", "child 2"]
+    pids = [pid for _, pid in results]
+    assert pids[0] == parent
+    assert len(set(pids)) == 4
+
+
+def test_an_error_in_a_child_is_raised_here() -> None:
+    def fail() -> int:
+        raise ValueError("bad plan in a child")
+
+    with pytest.raises(ValueError, match="bad plan in a child"):
+        _fork.run_side_by_side(lambda: 1, [fail], time.perf_counter() + 5.0)
+
+
+def test_a_child_that_dies_is_left_out() -> None:
+    results = _fork.run_side_by_side(lambda: 1, [lambda: os._exit(3)], time.perf_counter() + 5.0)
+    assert results == [1]
+
+
+def _chains_in_daemon(queue: multiprocessing.Queue[int]) -> None:
+    queue.put(search_chains(4))
+
+
+def test_a_daemonic_process_searches_one_chain() -> None:
+    """Dask's worker processes are daemonic: they may not fork, so one chain runs."""
+    context = multiprocessing.get_context("fork")
+    queue: multiprocessing.Queue[int] = context.Queue()
+    child = context.Process(target=_chains_in_daemon, args=(queue,), daemon=True)
+    child.start()
+    assert queue.get(timeout=30) == 1
+    child.join()
+    assert search_chains(4) == 4
+    assert search_chains(None) == _fork.usable_cores()
+
+
+def test_without_fork_the_calls_run_here_one_after_another(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(_fork, "can_fork", lambda: False)
+    results = _fork.run_side_by_side(
+        lambda: os.getpid(), [lambda: os.getpid()], time.perf_counter() + 5.0
+    )
+    assert results == [os.getpid(), os.getpid()]
