@@ -270,6 +270,88 @@ def _best_near(
     return best_column
 
 
+class _Affordable(NamedTuple):
+    """Per service, the columns in order of opening cost and the one of most gain so far."""
+
+    order: NDArray[np.int64]  # columns grouped by service, by rising cost within a service
+    cost: NDArray[np.float64]  # their opening cost (yuan), the site's fixed cost if unused
+    leader: NDArray[np.int64]  # most gain among the group's closed columns up to here (-1: none)
+    start: NDArray[np.int64]  # where each service's group begins (one more: the end)
+
+
+@njit(cache=True)
+def _affordable(arrays: SearchArrays, limits: Limits, usage: Usage) -> _Affordable:
+    """Sort the columns for :func:`_best_allowed` (again after a move: costs and gains change)."""
+    n, services = arrays.gain.size, limits.min_new.size
+    cost, ok = np.empty(n), np.empty(n, dtype=np.bool_)
+    addable(arrays.is_open, limits, usage, cost, ok)
+    by_cost = np.argsort(cost, kind="mergesort")
+    order = by_cost[np.argsort(limits.service[by_cost], kind="mergesort")]
+    start = np.zeros(services + 1, dtype=np.int64)
+    for column in range(n):
+        start[limits.service[column] + 1] += 1
+    start = np.cumsum(start)
+    leader = np.full(n, -1, dtype=np.int64)
+    gain = arrays.gain
+    for k in range(services):
+        best = -1
+        for i in range(start[k], start[k + 1]):
+            column = order[i]
+            if not arrays.is_open[column] and (best < 0 or gain[column] > gain[best]):
+                best = column
+            leader[i] = best
+    return _Affordable(order, cost[order], leader, start)
+
+
+@njit(cache=True)
+def _best_allowed(
+    a: int,
+    swap_row: NDArray[np.float64],
+    gain: NDArray[np.float64],
+    threshold: float,
+    affordable: _Affordable,
+    near_indptr: NDArray[np.int64],
+    near_indices: NDArray[np.int64],
+    limits: Limits,
+    usage: Usage,
+) -> int:
+    """As :func:`_best_swap` with checks, without scanning every column.
+
+    A column *b* not near ``a`` is worth ``gain[b]``, and the total budget admits it only if
+    its opening cost fits what closing ``a`` leaves: per service, the candidate is the column
+    of most gain among those costing no more (a binary search in ``affordable``). The columns
+    near ``a`` are scanned. When another limit refuses a service's candidate, that service's
+    affordable columns are scanned.
+    """
+    best, best_column = threshold, -1
+    for k in range(near_indptr[a], near_indptr[a + 1]):
+        b = near_indices[k]
+        value = swap_row[b] + gain[b]
+        if value > best and _can_swap(a, b, limits, usage):
+            best, best_column = value, b
+    site_a = limits.site[a]
+    refund = limits.fit_out[a] + (limits.fixed[a] if usage.site_count[site_a] == 1 else 0.0)
+    slack = limits.budget - usage.spent[0] + refund
+    order, cost, leader, start = affordable
+    for k in range(start.size - 1):
+        first, end = start[k], start[k + 1]
+        last = first + np.searchsorted(cost[first:end], slack, side="right") - 1
+        if last < first or leader[last] < 0:
+            continue
+        b = leader[last]
+        if swap_row[b] + gain[b] <= best:
+            continue
+        if _can_swap(a, b, limits, usage):
+            best, best_column = swap_row[b] + gain[b], b
+            continue
+        for i in range(first, last + 1):
+            b = order[i]
+            value = swap_row[b] + gain[b]
+            if value > best and _can_swap(a, b, limits, usage):
+                best, best_column = value, b
+    return best_column
+
+
 @njit(cache=True)
 def swap_pass(
     order: NDArray[np.integer],
@@ -296,19 +378,34 @@ def swap_pass(
     is_open, gain, loss = arrays.is_open, arrays.gain, arrays.loss
     near = near_indptr.size == gain.size + 1
     top = int(np.argmax(gain)) if near else -1
+    none, empty = np.empty(0, dtype=np.int64), np.empty(0)
+    affordable, fresh = _Affordable(none, empty, none, none), False  # sorted on first need
     moves = 0
     for a in order:
         if not is_open[a]:
             continue
-        row = slot[a]
+        row, threshold = slot[a], loss[a] + tolerance
         if near:
-            best_column = _best_near(
-                a, swap[row], gain, loss[a] + tolerance, top, near_indptr, near_indices
-            )
+            best_column = _best_near(a, swap[row], gain, threshold, top, near_indptr, near_indices)
         else:
-            best_column = _best_swap(a, swap[row], gain, loss[a] + tolerance, limits, usage, False)
+            best_column = _best_swap(a, swap[row], gain, threshold, limits, usage, False)
         if best_column >= 0 and not _can_swap(a, best_column, limits, usage):
-            best_column = _best_swap(a, swap[row], gain, loss[a] + tolerance, limits, usage, True)
+            if near:
+                if not fresh:
+                    affordable, fresh = _affordable(arrays, limits, usage), True
+                best_column = _best_allowed(
+                    a,
+                    swap[row],
+                    gain,
+                    threshold,
+                    affordable,
+                    near_indptr,
+                    near_indices,
+                    limits,
+                    usage,
+                )
+            else:
+                best_column = _best_swap(a, swap[row], gain, threshold, limits, usage, True)
         if best_column < 0:
             continue
         flip_column(a, False, arrays, limits, usage, swap, slot, True)
@@ -317,9 +414,180 @@ def swap_pass(
         slot_column[row] = best_column
         flip_column(best_column, True, arrays, limits, usage, swap, slot, True)
         moves += 1
+        fresh = False
         if near:
             top = int(np.argmax(gain))
     return moves
+
+
+@njit(cache=True)
+def seed_random(seed: int) -> None:
+    """Seed the generator the compiled moves draw from (numba's own, one per thread)."""
+    np.random.seed(seed)
+
+
+@njit(cache=True)
+def _free_slot(slot_column: NDArray[np.int64]) -> int:
+    """A row of the swap matrix no open column holds; -1: none."""
+    for row in range(slot_column.size):
+        if slot_column[row] < 0:
+            return row
+    return -1
+
+
+@njit(cache=True)
+def _close(
+    column: int,
+    arrays: SearchArrays,
+    limits: Limits,
+    usage: Usage,
+    swap: NDArray[np.float64],
+    slot: NDArray[np.int64],
+    slot_column: NDArray[np.int64],
+) -> None:
+    """Close ``column`` and free its row of the swap matrix."""
+    row = slot[column]
+    flip_column(column, False, arrays, limits, usage, swap, slot, True)
+    slot[column] = -1
+    slot_column[row] = -1
+
+
+@njit(cache=True)
+def _open(
+    column: int,
+    row: int,
+    arrays: SearchArrays,
+    limits: Limits,
+    usage: Usage,
+    swap: NDArray[np.float64],
+    slot: NDArray[np.int64],
+    slot_column: NDArray[np.int64],
+) -> None:
+    """Open ``column`` in the free swap-matrix row ``row``."""
+    slot[column] = row
+    slot_column[row] = column
+    flip_column(column, True, arrays, limits, usage, swap, slot, True)
+
+
+@njit(cache=True)
+def _pick(allowed: NDArray[np.bool_], among: NDArray[np.int64]) -> int:
+    """A uniformly random entry of ``among`` that ``allowed`` admits; -1: none."""
+    count = 0
+    for column in among:
+        if allowed[column]:
+            count += 1
+    if count == 0:
+        return -1
+    target = np.random.randint(count)
+    for column in among:
+        if allowed[column]:
+            if target == 0:
+                return int(column)
+            target -= 1
+    return -1
+
+
+@njit(cache=True)
+def perturb(
+    concentric: bool,
+    omega: int,
+    arrays: SearchArrays,
+    limits: Limits,
+    usage: Usage,
+    swap: NDArray[np.float64],
+    slot: NDArray[np.int64],
+    slot_column: NDArray[np.int64],
+) -> None:
+    """Swap ``omega`` open columns for closed ones the limits allow (AILS's perturbation).
+
+    The columns to close are random ones or, when ``concentric``, those sharing the most rows
+    with a random open column (ties at random). Each is replaced (half of the calls) by a
+    column covering one of its rows, weighted by the rows shared, else by a random column;
+    a service is never taken below its minimum count. Arrays as in :func:`swap_pass`.
+    """
+    is_open = arrays.is_open
+    open_idx = np.flatnonzero(is_open)
+    if open_idx.size == 0:
+        return
+    if concentric:
+        centre = open_idx[np.random.randint(open_idx.size)]
+        shared = np.zeros(is_open.size)
+        for column in neighbours_of(centre, arrays):
+            shared[column] += 1.0
+        key = -shared[open_idx] + 0.5 * np.random.random(open_idx.size)
+        leaving = open_idx[np.argsort(key)[:omega]]
+    else:
+        leaving = np.random.permutation(open_idx)[:omega]
+    near = np.random.random() < 0.5
+    cost, allowed = np.empty(is_open.size), np.empty(is_open.size, dtype=np.bool_)
+    everything = np.arange(is_open.size)
+    for column in leaving:
+        k = limits.service[column]
+        if usage.service_count[k] - 1 < limits.min_new[k]:
+            continue
+        row = slot[column]
+        _close(column, arrays, limits, usage, swap, slot, slot_column)
+        addable(is_open, limits, usage, cost, allowed)
+        allowed[column] = False
+        chosen = _pick(allowed, neighbours_of(column, arrays)) if near else -1
+        if chosen < 0:
+            chosen = _pick(allowed, everything)
+        if chosen >= 0:
+            _open(chosen, row, arrays, limits, usage, swap, slot, slot_column)
+
+
+@njit(cache=True)
+def descend_step(
+    tolerance: float,
+    arrays: SearchArrays,
+    limits: Limits,
+    usage: Usage,
+    swap: NDArray[np.float64],
+    slot: NDArray[np.int64],
+    slot_column: NDArray[np.int64],
+    near_indptr: NDArray[np.int64],
+    near_indices: NDArray[np.int64],
+) -> tuple[int, int]:
+    """Add moves while any helps, then one swap pass in random order.
+
+    Returns (moves, state): state 0 when the pass moved nothing (a local optimum), 1 when
+    it moved, 2 when an add needs a row the swap matrix lacks (grow it and call again).
+    """
+    moves = 0
+    while True:
+        add = best_add(arrays, limits, usage, 1e-9)
+        if add < 0:
+            break
+        row = _free_slot(slot_column)
+        if row < 0:
+            return moves, 2
+        _open(add, row, arrays, limits, usage, swap, slot, slot_column)
+        moves += 1
+    order = np.random.permutation(np.flatnonzero(arrays.is_open))
+    passed = swap_pass(
+        order, tolerance, arrays, limits, usage, swap, slot, slot_column, near_indptr, near_indices
+    )
+    return moves + passed, 1 if passed else 0
+
+
+@njit(cache=True)
+def move_to(
+    target: NDArray[np.bool_],
+    arrays: SearchArrays,
+    limits: Limits,
+    usage: Usage,
+    swap: NDArray[np.float64],
+    slot: NDArray[np.int64],
+    slot_column: NDArray[np.int64],
+) -> None:
+    """Close the open columns ``target`` lacks, then open the ones it adds (free rows needed)."""
+    is_open = arrays.is_open
+    for column in range(is_open.size):
+        if is_open[column] and not target[column]:
+            _close(column, arrays, limits, usage, swap, slot, slot_column)
+    for column in range(is_open.size):
+        if target[column] and not is_open[column]:
+            _open(column, _free_slot(slot_column), arrays, limits, usage, swap, slot, slot_column)
 
 
 @njit(cache=True)
@@ -373,4 +641,10 @@ def warm_up() -> None:
     for near in (np.zeros(0, dtype=np.int64), index):  # without and with near columns
         order = np.array([0], dtype=np.int64)
         swap_pass(order, 1e-9, arrays, limits, usage, swap, slot, sites, near, cover)
+    seed_random(0)
+    slot_column = np.array([0, -1], dtype=np.int64)
+    descend_step(1e-9, arrays, limits, usage, swap, slot, slot_column, index, cover)
+    perturb(True, 1, arrays, limits, usage, swap, slot, slot_column)
+    perturb(False, 1, arrays, limits, usage, swap, slot, slot_column)
+    move_to(arrays.is_open.copy(), arrays, limits, usage, swap, slot, slot_column)
     neighbours_of(0, arrays)

@@ -96,7 +96,7 @@ def load_kernels() -> ModuleType:
 class _State:
     """Open columns, per-row cover counts and the plan's spending, with exact swap values."""
 
-    def __init__(self, model: SitingModel, open_columns: NDArray[np.bool_]) -> None:
+    def __init__(self, model: SitingModel, open_columns: NDArray[np.bool_], seed: int = 0) -> None:
         problem = model.problem
         self.model = model
         self.Y = sparse.csr_array(model.y_cover, dtype=np.float64)
@@ -107,6 +107,7 @@ class _State:
         must = problem.site_decision == MUST
         self.prepaid = float(problem.site_fixed_cost[must].sum())  # must-use sites are paid
         self.kernels = load_kernels()
+        self.kernels.seed_random(seed)  # the compiled moves' random choices
 
         def real(values: NDArray[np.floating] | list[float]) -> NDArray[np.float64]:
             return np.ascontiguousarray(values, dtype=np.float64)
@@ -207,17 +208,21 @@ class _State:
         )
         self.E = (sparse.csr_array(S.T) @ rows).toarray()
 
-    def _take_slot(self, column: int) -> None:
-        if self.E is None:
-            return
-        free = np.flatnonzero(self.slot_column < 0)
-        if free.size == 0:  # grow by doubling
+    def _grow(self, free: int = 1) -> None:
+        """Double the swap matrix's rows until at least ``free`` are unused."""
+        assert self.E is not None
+        while int((self.slot_column < 0).sum()) < free:
             grow = max(1, self.E.shape[0])
             self.E = np.vstack([self.E, np.zeros((grow, self.E.shape[1]))])
             self.slot_column = np.concatenate([self.slot_column, np.full(grow, -1)])
-            free = np.flatnonzero(self.slot_column < 0)
-        self.slot[column] = free[0]
-        self.slot_column[free[0]] = column
+
+    def _take_slot(self, column: int) -> None:
+        if self.E is None:
+            return
+        self._grow()
+        free = int(np.argmax(self.slot_column < 0))
+        self.slot[column] = free
+        self.slot_column[free] = column
 
     def flip(self, column: int, on: bool) -> None:
         """Open or close one column; counts, owners, gains, losses and E follow incrementally.
@@ -258,22 +263,36 @@ class _State:
         assert self.E is not None
         return self.E
 
-    def swap_pass(self, order: NDArray[np.intp], tolerance: float) -> int:
-        """One first-improvement pass over ``order`` (:func:`siting._kernels.swap_pass`)."""
-        swaps = self._swap_matrix()
-        return int(
-            self.kernels.swap_pass(
-                order,
-                tolerance,
-                self.arrays,
-                self.limits,
-                self.usage,
-                swaps,
-                self.slot,
-                self.slot_column,
-                *self._near(),
+    def _tracked(self) -> tuple[NDArray[np.float64], NDArray[np.int64], NDArray[np.int64]]:
+        """The swap matrix (built on first use) and its slot maps, as the kernels take them."""
+        return self._swap_matrix(), self.slot, self.slot_column
+
+    def descend_step(self, tolerance: float) -> tuple[int, bool]:
+        """Adds while any helps, then one swap pass (:func:`siting._kernels.descend_step`).
+
+        Returns the moves made and whether the pass found none (a local optimum).
+        """
+        moves = 0
+        while True:
+            made, state = self.kernels.descend_step(
+                tolerance, self.arrays, self.limits, self.usage, *self._tracked(), *self._near()
             )
+            moves += int(made)
+            if state != 2:  # 2: an add needs another row of the swap matrix
+                return moves, state == 0
+            self._grow()
+
+    def perturb(self, concentric: bool, omega: int) -> None:
+        """Swap ``omega`` outlets away (:func:`siting._kernels.perturb`)."""
+        self.kernels.perturb(
+            concentric, omega, self.arrays, self.limits, self.usage, *self._tracked()
         )
+
+    def move_to(self, target: NDArray[np.bool_]) -> None:
+        """Open and close columns so that the plan is ``target``."""
+        self._swap_matrix()
+        self._grow(int(target.sum()) - int(self.open.sum()))
+        self.kernels.move_to(target, self.arrays, self.limits, self.usage, *self._tracked())
 
     def _near(self) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
         """Columns sharing a row with each column (CSR; see :func:`_near_columns`)."""
@@ -484,8 +503,8 @@ def iterated_local_search(
     deadline = started + time_limit_s
     rng = np.random.default_rng(seed)
     plan = _start_plan(model, start)
-    state = _State(model, plan[model.x_site, model.x_service])
-    moves = _descend(state, deadline, 100_000, rng)
+    state = _State(model, plan[model.x_site, model.x_service], seed=seed)
+    moves = _descend(state, deadline, 100_000)
     best_open, best_value = state.open.copy(), state.objective()
     reference = best_open.copy()
     size = int(reference.sum())
@@ -500,8 +519,8 @@ def iterated_local_search(
     ):
         restarts += 1
         rule = ("random", "concentric")[int(rng.integers(2))]
-        _perturb(state, rule, steps[rule].omega, rng)
-        moves += _descend(state, deadline, 100_000, rng)
+        state.perturb(rule == "concentric", steps[rule].omega)
+        moves += _descend(state, deadline, 100_000)
         value = state.objective()
         steps[rule].record(int((reference & ~state.open).sum()), int(reference.sum()))
         if pool is not None:
@@ -515,7 +534,7 @@ def iterated_local_search(
         if threshold.accept(value):
             reference = state.open.copy()
         else:
-            _move_to(state, reference)
+            state.move_to(reference)
     return _result(_State(model, best_open), moves, restarts, started)
 
 
@@ -570,50 +589,6 @@ class _Threshold:
         self.mean += (value - self.mean) / min(self.calls, WINDOW)
         self.eta = max(self.eta * self.decay, ETA_MIN)
         return value > self.mean + (1.0 - self.eta) * (self.ceiling - self.mean)
-
-
-def _perturb(state: _State, rule: str, omega: int, rng: np.random.Generator) -> None:
-    """Swap ``omega`` open outlets for closed ones the limits allow (the descent spends the rest).
-
-    ``rule`` picks the outlets to close: ``random`` ones, or the ``concentric`` ones sharing
-    the most demand rows with a random open outlet. Replacements are random (half of the
-    calls) or cover a row of the outlet they replace.
-    """
-    open_idx = np.flatnonzero(state.open)
-    if rule == "concentric":
-        centre = int(rng.choice(open_idx))
-        near_centre = state.kernels.neighbours_of(centre, state.arrays)
-        shared = np.bincount(near_centre, minlength=state.open.size)[open_idx]
-        order = np.lexsort((rng.random(open_idx.size), -shared))
-        leaving = open_idx[order[:omega]]
-    else:
-        leaving = rng.choice(open_idx, size=min(omega, open_idx.size), replace=False)
-    near = bool(rng.integers(2))
-    c = state.limits
-    for column in leaving:
-        k = c.service[column]
-        if state.service_count[k] - 1 < c.min_new[k]:
-            continue
-        state.flip(int(column), on=False)
-        allowed = state.addable()[1]
-        allowed[column] = False
-        if near:
-            covering = state.kernels.neighbours_of(int(column), state.arrays)
-            close = covering[allowed[covering]]
-            if close.size:
-                state.flip(int(rng.choice(close)), on=True)
-                continue
-        choices = np.flatnonzero(allowed)
-        if choices.size:
-            state.flip(int(rng.choice(choices)), on=True)
-
-
-def _move_to(state: _State, target: NDArray[np.bool_]) -> None:
-    """Flip the columns that differ, closing first, so that ``state`` holds ``target``."""
-    for column in np.flatnonzero(state.open & ~target):
-        state.flip(int(column), on=False)
-    for column in np.flatnonzero(target & ~state.open):
-        state.flip(int(column), on=True)
 
 
 def merge_search(
@@ -757,27 +732,19 @@ def _neighbours(
     return keep
 
 
-def _descend(
-    state: _State, deadline: float, max_moves: int, rng: np.random.Generator | None = None
-) -> int:
+def _descend(state: _State, deadline: float, max_moves: int) -> int:
     """Add moves while any helps, then first-improvement swap passes to a local optimum.
 
     A pass visits the open columns in random order and replaces each by the closed column
     that improves the plan most, if any; it stops after a pass without a move (a local
-    optimum of the whole swap neighbourhood).
+    optimum of the whole swap neighbourhood). The clock is read between passes.
     """
-    rng = np.random.default_rng(0) if rng is None else rng
+    tolerance = EPS * max(1.0, abs(state.objective()))
     moves = 0
     while moves < max_moves and time.perf_counter() < deadline:
-        add = state.best_add()
-        if add is not None:
-            state.flip(add, on=True)
-            moves += 1
-            continue
-        tolerance = EPS * max(1.0, abs(state.objective()))
-        passed = state.swap_pass(rng.permutation(np.flatnonzero(state.open)), tolerance)
-        moves += passed
-        if not passed:
+        made, settled = state.descend_step(tolerance)
+        moves += made
+        if settled:
             break
     return moves
 
