@@ -421,6 +421,24 @@ def swap_pass(
 
 
 @njit(cache=True)
+def objective(
+    w: NDArray[np.float64],
+    covers: NDArray[np.int64],
+    cx: NDArray[np.float64],
+    is_open: NDArray[np.bool_],
+) -> float:
+    """Weight of the covered rows plus the open columns' objective terms."""
+    total = 0.0
+    for row in range(w.size):
+        if covers[row] > 0:
+            total += w[row]
+    for column in range(cx.size):
+        if is_open[column]:
+            total += cx[column]
+    return total
+
+
+@njit(cache=True)
 def seed_random(seed: int) -> None:
     """Seed the generator the compiled moves draw from (numba's own, one per thread)."""
     np.random.seed(seed)
@@ -642,6 +660,7 @@ def warm_up() -> None:
         order = np.array([0], dtype=np.int64)
         swap_pass(order, 1e-9, arrays, limits, usage, swap, slot, sites, near, cover)
     seed_random(0)
+    objective(arrays.w, arrays.covers, arrays.cx, arrays.is_open)
     slot_column = np.array([0, -1], dtype=np.int64)
     descend_step(1e-9, arrays, limits, usage, swap, slot, slot_column, index, cover)
     perturb(True, 1, arrays, limits, usage, swap, slot, slot_column)

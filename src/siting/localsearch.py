@@ -183,7 +183,8 @@ class _State:
         return float(self.usage.spent[0])
 
     def objective(self) -> float:
-        return float(self.w[self.count > 0].sum() + self.cx[self.open].sum())
+        """Covered weight plus the open columns' objective terms."""
+        return float(self.kernels.objective(self.w, self.count, self.cx, self.open))
 
     def _open_covering(self, rows: NDArray[np.intp]) -> NDArray[np.int64]:
         """For rows covered by exactly one open column: that column."""
