@@ -98,3 +98,48 @@ def test_a_search_without_a_start_that_meets_the_minimum_counts_refuses() -> Non
     feasible = np.array([[False, True], [True, False]])  # c at site 0, b at site 1
     found = local_search(model, feasible)
     assert model.satisfies(model.values_from_open(found.opened))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_compiled_rounds_keep_the_state_exact(seed: int) -> None:
+    """Perturbations, descents and returns to a reference, as the iterated search runs them."""
+    for problem in (random_pmclp(seed, n=120, m=30, p=6), random_multi_service(seed)):
+        model = build_model(problem)
+        state = _State(model, local_search(model).opened[model.x_site, model.x_service], seed)
+        reference = state.open.copy()
+        for round_ in range(30):
+            state.perturb(concentric=round_ % 2 == 0, omega=1 + round_ % 3)
+            state.descend_step(1e-9)
+            if round_ % 4 == 3:
+                state.move_to(reference)
+                np.testing.assert_array_equal(state.open, reference)
+            _fresh_equals_incremental(model, state)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_restricted_swap_scans_find_what_full_scans_find(seed: int) -> None:
+    """Near columns plus the top gain, and per-service cheapest-first search under limits."""
+    model = build_model(random_multi_service(seed, m=16, max_c=1 + seed % 2))
+    state = _State(model, local_search(model).opened[model.x_site, model.x_service], seed)
+    k = state.kernels
+    swaps, slot, _ = state._tracked()
+    near = state._near()
+    for _ in range(12):
+        state.perturb(concentric=False, omega=2)
+        gain, loss = state.gain, state.loss
+        affordable = k._affordable(state.arrays, state.limits, state.usage)
+        top = int(np.argmax(gain))
+        for a in np.flatnonzero(state.open):
+            row = swaps[slot[a]]
+            for checked in (False, True):
+                full = k._best_swap(a, row, gain, loss[a], state.limits, state.usage, checked)
+                fast = (
+                    k._best_allowed(
+                        a, row, gain, loss[a], affordable, *near, state.limits, state.usage
+                    )
+                    if checked
+                    else k._best_near(a, row, gain, loss[a], top, *near)
+                )
+                assert (full < 0) == (fast < 0)
+                if full >= 0:
+                    assert row[fast] + gain[fast] == pytest.approx(row[full] + gain[full])
