@@ -84,8 +84,8 @@ class LocalSearchResult:
 def load_kernels() -> ModuleType:
     """The compiled search loops, :mod:`siting._kernels`, ready to run.
 
-    The first call after installation compiles them (6-9 s); later processes load them
-    from numba's cache (well under a second). Searches call it before their clock starts.
+    The first call after installation compiles them (about 20 s); later processes load them
+    from numba's cache (about a second). Searches call it before their clock starts.
     """
     from siting import _kernels  # numba loads here, not at import
 
