@@ -65,3 +65,14 @@ def test_without_fork_the_calls_run_here_one_after_another(
         lambda: os.getpid(), [lambda: os.getpid()], time.perf_counter() + 5.0
     )
     assert results == [os.getpid(), os.getpid()]
+
+
+def test_no_child_outlives_a_failure_here() -> None:
+    def fail() -> int:
+        raise ValueError("bad plan here")
+
+    started = time.perf_counter()
+    with pytest.raises(ValueError, match="bad plan here"):
+        _fork.run_side_by_side(fail, [lambda: time.sleep(60) or 1], started + 60.0)
+    assert time.perf_counter() - started < 10.0
+    assert not multiprocessing.active_children()

@@ -59,18 +59,20 @@ def run_side_by_side(
         child.start()
         sending.close()
         children.append((child, receiving))
-    results = [here()]
-    for child, receiving in children:
-        wait = max(0.0, deadline + GRACE_S - time.perf_counter())
-        try:
-            if receiving.poll(wait):
-                ok, value = receiving.recv()
-                if not ok:
-                    raise value
-                results.append(value)
-        except EOFError:  # the child died without a word (e.g. killed for memory)
-            pass
-        finally:
+    try:
+        results = [here()]
+        for _, receiving in children:
+            wait = max(0.0, deadline + GRACE_S - time.perf_counter())
+            try:
+                if receiving.poll(wait):
+                    ok, value = receiving.recv()
+                    if not ok:
+                        raise value
+                    results.append(value)
+            except EOFError:  # the child died without a word (e.g. killed for memory)
+                pass
+    finally:  # also when ``here`` or a child failed: no child outlives the call
+        for child, receiving in children:
             receiving.close()
             child.join(timeout=1.0)
             if child.is_alive():

@@ -50,6 +50,14 @@ class Limits(NamedTuple):
     budget: float  # total, tolerance included (yuan; inf: none)
 
 
+class SwapRows(NamedTuple):
+    """Swap values of the open columns; :func:`flip_column` keeps them current."""
+
+    values: NDArray[np.float64]  # (rows, columns): swap[slot(a), b], see flip_column
+    slot: NDArray[np.int64]  # each column's row (-1: none)
+    slot_column: NDArray[np.int64]  # each row's column (-1: free)
+
+
 class Usage(NamedTuple):
     """What the plan spends and holds; :func:`flip_column` keeps it current."""
 
@@ -67,8 +75,7 @@ def flip_column(
     arrays: SearchArrays,
     limits: Limits,
     usage: Usage,
-    swap: NDArray[np.float64],
-    slot: NDArray[np.int64],
+    swaps: SwapRows,
     track_swaps: bool,
 ) -> None:
     """Open (``on``) or close ``column`` and update the search state in place.
@@ -81,6 +88,7 @@ def flip_column(
     ``usage`` follows, a site's fixed cost counted while any of its columns is open.
     """
     y_indptr, y_indices, yt_indptr, yt_indices, w, cx, is_open, count, owner, gain, loss = arrays
+    swap, slot = swaps.values, swaps.slot
     is_open[column] = on
     for entry in range(yt_indptr[column], yt_indptr[column + 1]):
         row = yt_indices[entry]
@@ -359,9 +367,7 @@ def swap_pass(
     arrays: SearchArrays,
     limits: Limits,
     usage: Usage,
-    swap: NDArray[np.float64],
-    slot: NDArray[np.int64],
-    slot_column: NDArray[np.int64],
+    swaps: SwapRows,
     near_indptr: NDArray[np.int64],
     near_indices: NDArray[np.int64],
 ) -> int:
@@ -376,6 +382,7 @@ def swap_pass(
     :func:`flip_column`.
     """
     is_open, gain, loss = arrays.is_open, arrays.gain, arrays.loss
+    swap, slot, slot_column = swaps
     near = near_indptr.size == gain.size + 1
     top = int(np.argmax(gain)) if near else -1
     none, empty = np.empty(0, dtype=np.int64), np.empty(0)
@@ -408,11 +415,11 @@ def swap_pass(
                 best_column = _best_swap(a, swap[row], gain, threshold, limits, usage, True)
         if best_column < 0:
             continue
-        flip_column(a, False, arrays, limits, usage, swap, slot, True)
+        flip_column(a, False, arrays, limits, usage, swaps, True)
         slot[a] = -1
         slot[best_column] = row
         slot_column[row] = best_column
-        flip_column(best_column, True, arrays, limits, usage, swap, slot, True)
+        flip_column(best_column, True, arrays, limits, usage, swaps, True)
         moves += 1
         fresh = False
         if near:
@@ -459,15 +466,13 @@ def _close(
     arrays: SearchArrays,
     limits: Limits,
     usage: Usage,
-    swap: NDArray[np.float64],
-    slot: NDArray[np.int64],
-    slot_column: NDArray[np.int64],
+    swaps: SwapRows,
 ) -> None:
     """Close ``column`` and free its row of the swap matrix."""
-    row = slot[column]
-    flip_column(column, False, arrays, limits, usage, swap, slot, True)
-    slot[column] = -1
-    slot_column[row] = -1
+    row = swaps.slot[column]
+    flip_column(column, False, arrays, limits, usage, swaps, True)
+    swaps.slot[column] = -1
+    swaps.slot_column[row] = -1
 
 
 @njit(cache=True)
@@ -477,14 +482,12 @@ def _open(
     arrays: SearchArrays,
     limits: Limits,
     usage: Usage,
-    swap: NDArray[np.float64],
-    slot: NDArray[np.int64],
-    slot_column: NDArray[np.int64],
+    swaps: SwapRows,
 ) -> None:
     """Open ``column`` in the free swap-matrix row ``row``."""
-    slot[column] = row
-    slot_column[row] = column
-    flip_column(column, True, arrays, limits, usage, swap, slot, True)
+    swaps.slot[column] = row
+    swaps.slot_column[row] = column
+    flip_column(column, True, arrays, limits, usage, swaps, True)
 
 
 @njit(cache=True)
@@ -512,9 +515,7 @@ def perturb(
     arrays: SearchArrays,
     limits: Limits,
     usage: Usage,
-    swap: NDArray[np.float64],
-    slot: NDArray[np.int64],
-    slot_column: NDArray[np.int64],
+    swaps: SwapRows,
 ) -> None:
     """Swap ``omega`` open columns for closed ones the limits allow (AILS's perturbation).
 
@@ -543,15 +544,15 @@ def perturb(
         k = limits.service[column]
         if usage.service_count[k] - 1 < limits.min_new[k]:
             continue
-        row = slot[column]
-        _close(column, arrays, limits, usage, swap, slot, slot_column)
+        row = swaps.slot[column]
+        _close(column, arrays, limits, usage, swaps)
         addable(is_open, limits, usage, cost, allowed)
         allowed[column] = False
         chosen = _pick(allowed, neighbours_of(column, arrays)) if near else -1
         if chosen < 0:
             chosen = _pick(allowed, everything)
         if chosen >= 0:
-            _open(chosen, row, arrays, limits, usage, swap, slot, slot_column)
+            _open(chosen, row, arrays, limits, usage, swaps)
 
 
 @njit(cache=True)
@@ -560,9 +561,7 @@ def descend_step(
     arrays: SearchArrays,
     limits: Limits,
     usage: Usage,
-    swap: NDArray[np.float64],
-    slot: NDArray[np.int64],
-    slot_column: NDArray[np.int64],
+    swaps: SwapRows,
     near_indptr: NDArray[np.int64],
     near_indices: NDArray[np.int64],
 ) -> tuple[int, int]:
@@ -576,15 +575,13 @@ def descend_step(
         add = best_add(arrays, limits, usage, 1e-9)
         if add < 0:
             break
-        row = _free_slot(slot_column)
+        row = _free_slot(swaps.slot_column)
         if row < 0:
             return moves, 2
-        _open(add, row, arrays, limits, usage, swap, slot, slot_column)
+        _open(add, row, arrays, limits, usage, swaps)
         moves += 1
     order = np.random.permutation(np.flatnonzero(arrays.is_open))
-    passed = swap_pass(
-        order, tolerance, arrays, limits, usage, swap, slot, slot_column, near_indptr, near_indices
-    )
+    passed = swap_pass(order, tolerance, arrays, limits, usage, swaps, near_indptr, near_indices)
     return moves + passed, 1 if passed else 0
 
 
@@ -594,18 +591,16 @@ def move_to(
     arrays: SearchArrays,
     limits: Limits,
     usage: Usage,
-    swap: NDArray[np.float64],
-    slot: NDArray[np.int64],
-    slot_column: NDArray[np.int64],
+    swaps: SwapRows,
 ) -> None:
     """Close the open columns ``target`` lacks, then open the ones it adds (free rows needed)."""
     is_open = arrays.is_open
     for column in range(is_open.size):
         if is_open[column] and not target[column]:
-            _close(column, arrays, limits, usage, swap, slot, slot_column)
+            _close(column, arrays, limits, usage, swaps)
     for column in range(is_open.size):
         if target[column] and not is_open[column]:
-            _open(column, _free_slot(slot_column), arrays, limits, usage, swap, slot, slot_column)
+            _open(column, _free_slot(swaps.slot_column), arrays, limits, usage, swaps)
 
 
 @njit(cache=True)
@@ -652,18 +647,18 @@ def warm_up() -> None:
     ones, zeros, sites = np.ones(2), np.zeros(2), np.arange(2, dtype=np.int64)
     limits = Limits(ones, zeros, sites, sites, ones, ones, ones, zeros, ones, ones, 2.0)
     usage = Usage(np.zeros(2), np.zeros(2), np.zeros(2), np.zeros(2), np.zeros(1))
-    swap, slot = np.zeros((2, 2)), np.array([0, -1], dtype=np.int64)
+    slots = np.array([0, -1], dtype=np.int64)
+    swaps = SwapRows(np.zeros((2, 2)), slots, slots.copy())
     addable(arrays.is_open, limits, usage, np.empty(2), np.empty(2, dtype=np.bool_))
     best_add(arrays, limits, usage, 1e-9)
-    flip_column(0, True, arrays, limits, usage, swap, slot, True)
+    flip_column(0, True, arrays, limits, usage, swaps, True)
     for near in (np.zeros(0, dtype=np.int64), index):  # without and with near columns
         order = np.array([0], dtype=np.int64)
-        swap_pass(order, 1e-9, arrays, limits, usage, swap, slot, sites, near, cover)
+        swap_pass(order, 1e-9, arrays, limits, usage, swaps, near, cover)
     seed_random(0)
     objective(arrays.w, arrays.covers, arrays.cx, arrays.is_open)
-    slot_column = np.array([0, -1], dtype=np.int64)
-    descend_step(1e-9, arrays, limits, usage, swap, slot, slot_column, index, cover)
-    perturb(True, 1, arrays, limits, usage, swap, slot, slot_column)
-    perturb(False, 1, arrays, limits, usage, swap, slot, slot_column)
-    move_to(arrays.is_open.copy(), arrays, limits, usage, swap, slot, slot_column)
+    descend_step(1e-9, arrays, limits, usage, swaps, index, cover)
+    perturb(True, 1, arrays, limits, usage, swaps)
+    perturb(False, 1, arrays, limits, usage, swaps)
+    move_to(arrays.is_open.copy(), arrays, limits, usage, swaps)
     neighbours_of(0, arrays)

@@ -38,7 +38,7 @@ from siting._errors import SolverCapabilityError
 from siting.problem import MUST
 
 if TYPE_CHECKING:
-    from siting._kernels import Limits, SearchArrays, Usage
+    from siting._kernels import Limits, SearchArrays, SwapRows, Usage
     from siting.model import SitingModel
     from siting.problem import SitingProblem
 
@@ -235,10 +235,9 @@ class _State:
         if on:
             self._take_slot(column)
         track = self.E is not None
-        swaps = self.E if self.E is not None else _NO_SWAPS
-        self.kernels.flip_column(
-            column, on, self.arrays, self.limits, self.usage, swaps, self.slot, track
-        )
+        values = self.E if self.E is not None else _NO_SWAPS
+        swaps = self.kernels.SwapRows(values, self.slot, self.slot_column)
+        self.kernels.flip_column(column, on, self.arrays, self.limits, self.usage, swaps, track)
         if not on and track:
             self.slot_column[self.slot[column]] = -1
             self.slot[column] = -1
@@ -264,9 +263,9 @@ class _State:
         assert self.E is not None
         return self.E
 
-    def _tracked(self) -> tuple[NDArray[np.float64], NDArray[np.int64], NDArray[np.int64]]:
+    def _tracked(self) -> SwapRows:
         """The swap matrix (built on first use) and its slot maps, as the kernels take them."""
-        return self._swap_matrix(), self.slot, self.slot_column
+        return self.kernels.SwapRows(self._swap_matrix(), self.slot, self.slot_column)
 
     def descend_step(self, tolerance: float) -> tuple[int, bool]:
         """Adds while any helps, then one swap pass (:func:`siting._kernels.descend_step`).
@@ -276,7 +275,7 @@ class _State:
         moves = 0
         while True:
             made, state = self.kernels.descend_step(
-                tolerance, self.arrays, self.limits, self.usage, *self._tracked(), *self._near()
+                tolerance, self.arrays, self.limits, self.usage, self._tracked(), *self._near()
             )
             moves += int(made)
             if state != 2:  # 2: an add needs another row of the swap matrix
@@ -286,14 +285,14 @@ class _State:
     def perturb(self, concentric: bool, omega: int) -> None:
         """Swap ``omega`` outlets away (:func:`siting._kernels.perturb`)."""
         self.kernels.perturb(
-            concentric, omega, self.arrays, self.limits, self.usage, *self._tracked()
+            concentric, omega, self.arrays, self.limits, self.usage, self._tracked()
         )
 
     def move_to(self, target: NDArray[np.bool_]) -> None:
         """Open and close columns so that the plan is ``target``."""
         self._swap_matrix()
         self._grow(int(target.sum()) - int(self.open.sum()))
-        self.kernels.move_to(target, self.arrays, self.limits, self.usage, *self._tracked())
+        self.kernels.move_to(target, self.arrays, self.limits, self.usage, self._tracked())
 
     def _near(self) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
         """Columns sharing a row with each column (CSR; see :func:`_near_columns`)."""
