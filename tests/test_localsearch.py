@@ -123,7 +123,7 @@ def test_restricted_swap_scans_find_what_full_scans_find(seed: int) -> None:
     state = _State(model, local_search(model).opened[model.x_site, model.x_service], seed)
     k = state.kernels
     swaps, slot, _ = state._tracked()
-    near = state._near()
+    near_indptr, near_indices = state._near()
     for _ in range(12):
         state.perturb(concentric=False, omega=2)
         gain, loss = state.gain, state.loss
@@ -131,14 +131,14 @@ def test_restricted_swap_scans_find_what_full_scans_find(seed: int) -> None:
         top = int(np.argmax(gain))
         for a in np.flatnonzero(state.open):
             row = swaps[slot[a]]
+            near = near_indices[near_indptr[a] : near_indptr[a + 1]]
+            limits, usage = state.limits, state.usage
             for checked in (False, True):
-                full = k._best_swap(a, row, gain, loss[a], state.limits, state.usage, checked)
+                full = k._best_swap(a, row, gain, loss[a], limits, usage, checked)
                 fast = (
-                    k._best_allowed(
-                        a, row, gain, loss[a], affordable, *near, state.limits, state.usage
-                    )
+                    k._best_allowed(a, row, gain, loss[a], affordable, near, limits, usage)
                     if checked
-                    else k._best_near(a, row, gain, loss[a], top, *near)
+                    else k._best_near(a, row, gain, loss[a], top, near, limits, usage)
                 )
                 assert (full < 0) == (fast < 0)
                 if full >= 0:

@@ -253,16 +253,40 @@ def _best_swap(
 
 
 @njit(cache=True)
+def _scan(
+    a: int,
+    among: NDArray[np.int64],
+    swap_row: NDArray[np.float64],
+    gain: NDArray[np.float64],
+    best: float,
+    best_column: int,
+    limits: Limits,
+    usage: Usage,
+    check: bool,
+) -> tuple[float, int]:
+    """The best of (``best``, ``best_column``) and the swaps of ``a`` for the columns ``among``.
+
+    With ``check``, only among the swaps the limits allow.
+    """
+    for b in among:
+        value = swap_row[b] + gain[b]
+        if value > best and (not check or _can_swap(a, b, limits, usage)):
+            best, best_column = value, b
+    return best, best_column
+
+
+@njit(cache=True)
 def _best_near(
     a: int,
     swap_row: NDArray[np.float64],
     gain: NDArray[np.float64],
     threshold: float,
     top: int,
-    near_indptr: NDArray[np.int64],
-    near_indices: NDArray[np.int64],
+    near: NDArray[np.int64],
+    limits: Limits,
+    usage: Usage,
 ) -> int:
-    """As :func:`_best_swap` without checks, scanning only the columns near ``a``.
+    """As :func:`_best_swap` without checks, scanning only the columns ``near`` ``a``.
 
     ``swap_row[b]`` is zero unless *b* shares a row with ``a`` (it is the weight of such
     rows), so the best swap is either ``top`` (the column of most gain) or one of those.
@@ -270,12 +294,7 @@ def _best_near(
     best, best_column = threshold, -1
     if gain[top] > best:
         best, best_column = gain[top], top
-    for k in range(near_indptr[a], near_indptr[a + 1]):
-        b = near_indices[k]
-        value = swap_row[b] + gain[b]
-        if value > best:
-            best, best_column = value, b
-    return best_column
+    return _scan(a, near, swap_row, gain, best, best_column, limits, usage, False)[1]
 
 
 class _Affordable(NamedTuple):
@@ -318,8 +337,7 @@ def _best_allowed(
     gain: NDArray[np.float64],
     threshold: float,
     affordable: _Affordable,
-    near_indptr: NDArray[np.int64],
-    near_indices: NDArray[np.int64],
+    near: NDArray[np.int64],
     limits: Limits,
     usage: Usage,
 ) -> int:
@@ -328,15 +346,10 @@ def _best_allowed(
     A column *b* not near ``a`` is worth ``gain[b]``, and the total budget admits it only if
     its opening cost fits what closing ``a`` leaves: per service, the candidate is the column
     of most gain among those costing no more (a binary search in ``affordable``). The columns
-    near ``a`` are scanned. When another limit refuses a service's candidate, that service's
-    affordable columns are scanned.
+    ``near`` ``a`` are scanned. When another limit refuses a service's candidate, that
+    service's affordable columns are scanned.
     """
-    best, best_column = threshold, -1
-    for k in range(near_indptr[a], near_indptr[a + 1]):
-        b = near_indices[k]
-        value = swap_row[b] + gain[b]
-        if value > best and _can_swap(a, b, limits, usage):
-            best, best_column = value, b
+    best, best_column = _scan(a, near, swap_row, gain, threshold, -1, limits, usage, True)
     site_a = limits.site[a]
     refund = limits.fit_out[a] + (limits.fixed[a] if usage.site_count[site_a] == 1 else 0.0)
     slack = limits.budget - usage.spent[0] + refund
@@ -351,104 +364,12 @@ def _best_allowed(
             continue
         if _can_swap(a, b, limits, usage):
             best, best_column = swap_row[b] + gain[b], b
-            continue
-        for i in range(first, last + 1):
-            b = order[i]
-            value = swap_row[b] + gain[b]
-            if value > best and _can_swap(a, b, limits, usage):
-                best, best_column = value, b
-    return best_column
-
-
-@njit(cache=True)
-def swap_pass(
-    order: NDArray[np.integer],
-    tolerance: float,
-    arrays: SearchArrays,
-    limits: Limits,
-    usage: Usage,
-    swaps: SwapRows,
-    near_indptr: NDArray[np.int64],
-    near_indices: NDArray[np.int64],
-) -> int:
-    """One first-improvement swap pass; returns the moves made.
-
-    Each open column *a* of ``order`` in turn is replaced by the closed column *b* that
-    maximises ``swap[slot(a), b] + gain[b]`` among the swaps the limits allow, when that
-    beats ``loss[a] + tolerance``; *b* takes over *a*'s slot. The limits are checked first for
-    the best swap alone (usually allowed), then, if it is not, along the scan. Given the
-    columns sharing a row with each column (``near_*``, CSR; an empty ``near_indptr`` for
-    none), the first search scans only those and the column of most gain. Arrays as in
-    :func:`flip_column`.
-    """
-    is_open, gain, loss = arrays.is_open, arrays.gain, arrays.loss
-    swap, slot, slot_column = swaps
-    near = near_indptr.size == gain.size + 1
-    top = int(np.argmax(gain)) if near else -1
-    none, empty = np.empty(0, dtype=np.int64), np.empty(0)
-    affordable, fresh = _Affordable(none, empty, none, none), False  # sorted on first need
-    moves = 0
-    for a in order:
-        if not is_open[a]:
-            continue
-        row, threshold = slot[a], loss[a] + tolerance
-        if near:
-            best_column = _best_near(a, swap[row], gain, threshold, top, near_indptr, near_indices)
         else:
-            best_column = _best_swap(a, swap[row], gain, threshold, limits, usage, False)
-        if best_column >= 0 and not _can_swap(a, best_column, limits, usage):
-            if near:
-                if not fresh:
-                    affordable, fresh = _affordable(arrays, limits, usage), True
-                best_column = _best_allowed(
-                    a,
-                    swap[row],
-                    gain,
-                    threshold,
-                    affordable,
-                    near_indptr,
-                    near_indices,
-                    limits,
-                    usage,
-                )
-            else:
-                best_column = _best_swap(a, swap[row], gain, threshold, limits, usage, True)
-        if best_column < 0:
-            continue
-        flip_column(a, False, arrays, limits, usage, swaps, True)
-        slot[a] = -1
-        slot[best_column] = row
-        slot_column[row] = best_column
-        flip_column(best_column, True, arrays, limits, usage, swaps, True)
-        moves += 1
-        fresh = False
-        if near:
-            top = int(np.argmax(gain))
-    return moves
-
-
-@njit(cache=True)
-def objective(
-    w: NDArray[np.float64],
-    covers: NDArray[np.int64],
-    cx: NDArray[np.float64],
-    is_open: NDArray[np.bool_],
-) -> float:
-    """Weight of the covered rows plus the open columns' objective terms."""
-    total = 0.0
-    for row in range(w.size):
-        if covers[row] > 0:
-            total += w[row]
-    for column in range(cx.size):
-        if is_open[column]:
-            total += cx[column]
-    return total
-
-
-@njit(cache=True)
-def seed_random(seed: int) -> None:
-    """Seed the generator the compiled moves draw from (numba's own, one per thread)."""
-    np.random.seed(seed)
+            among = order[first : last + 1]
+            best, best_column = _scan(
+                a, among, swap_row, gain, best, best_column, limits, usage, True
+            )
+    return best_column
 
 
 @njit(cache=True)
@@ -488,6 +409,86 @@ def _open(
     swaps.slot[column] = row
     swaps.slot_column[row] = column
     flip_column(column, True, arrays, limits, usage, swaps, True)
+
+
+@njit(cache=True)
+def swap_pass(
+    order: NDArray[np.integer],
+    tolerance: float,
+    arrays: SearchArrays,
+    limits: Limits,
+    usage: Usage,
+    swaps: SwapRows,
+    near_indptr: NDArray[np.int64],
+    near_indices: NDArray[np.int64],
+) -> int:
+    """One first-improvement swap pass; returns the moves made.
+
+    Each open column *a* of ``order`` in turn is replaced by the closed column *b* that
+    maximises ``swap[slot(a), b] + gain[b]`` among the swaps the limits allow, when that
+    beats ``loss[a] + tolerance``; *b* takes over *a*'s slot. The limits are checked first for
+    the best swap alone (usually allowed), then, if it is not, along the scan. Given the
+    columns sharing a row with each column (``near_*``, CSR; an empty ``near_indptr`` for
+    none), the first search scans only those and the column of most gain. Arrays as in
+    :func:`flip_column`.
+    """
+    is_open, gain, loss = arrays.is_open, arrays.gain, arrays.loss
+    swap, slot = swaps.values, swaps.slot
+    near = near_indptr.size == gain.size + 1
+    top = int(np.argmax(gain)) if near else -1
+    none, empty = np.empty(0, dtype=np.int64), np.empty(0)
+    affordable, fresh = _Affordable(none, empty, none, none), False  # sorted on first need
+    moves = 0
+    for a in order:
+        if not is_open[a]:
+            continue
+        row, threshold = slot[a], loss[a] + tolerance
+        if near:
+            near_a = near_indices[near_indptr[a] : near_indptr[a + 1]]
+            best_column = _best_near(a, swap[row], gain, threshold, top, near_a, limits, usage)
+            if best_column >= 0 and not _can_swap(a, best_column, limits, usage):
+                if not fresh:
+                    affordable, fresh = _affordable(arrays, limits, usage), True
+                best_column = _best_allowed(
+                    a, swap[row], gain, threshold, affordable, near_a, limits, usage
+                )
+        else:
+            best_column = _best_swap(a, swap[row], gain, threshold, limits, usage, False)
+            if best_column >= 0 and not _can_swap(a, best_column, limits, usage):
+                best_column = _best_swap(a, swap[row], gain, threshold, limits, usage, True)
+        if best_column < 0:
+            continue
+        _close(a, arrays, limits, usage, swaps)
+        _open(best_column, row, arrays, limits, usage, swaps)  # b takes over a's row
+        moves += 1
+        fresh = False
+        if near:
+            top = int(np.argmax(gain))
+    return moves
+
+
+@njit(cache=True)
+def objective(
+    w: NDArray[np.float64],
+    covers: NDArray[np.int64],
+    cx: NDArray[np.float64],
+    is_open: NDArray[np.bool_],
+) -> float:
+    """Weight of the covered rows plus the open columns' objective terms."""
+    total = 0.0
+    for row in range(w.size):
+        if covers[row] > 0:
+            total += w[row]
+    for column in range(cx.size):
+        if is_open[column]:
+            total += cx[column]
+    return total
+
+
+@njit(cache=True)
+def seed_random(seed: int) -> None:
+    """Seed the generator the compiled moves draw from (numba's own, one per thread)."""
+    np.random.seed(seed)
 
 
 @njit(cache=True)

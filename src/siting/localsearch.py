@@ -35,6 +35,7 @@ from numpy.typing import NDArray
 from scipy import sparse
 
 from siting._errors import SolverCapabilityError
+from siting._fork import can_fork, run_side_by_side, usable_cores
 from siting.problem import MUST
 
 if TYPE_CHECKING:
@@ -669,8 +670,6 @@ def merge_search(
 
 def search_chains(threads: int | None) -> int:
     """Search chains for ``threads`` (None: every usable core); 1 where fork is unavailable."""
-    from siting._fork import can_fork, usable_cores
-
     if not can_fork():
         return 1
     return max(1, threads if threads is not None else usable_cores())
@@ -690,8 +689,6 @@ def _search_side_by_side(
     The first chain runs here, the others in forked processes (:mod:`siting._fork`). The
     pool holds the :data:`POOL_SIZE` best local optima of each chain, best first.
     """
-    from siting._fork import run_side_by_side
-
     deadline = time.perf_counter() + time_limit_s
 
     def chain(offset: int) -> Callable[[], tuple[LocalSearchResult, Optima]]:
