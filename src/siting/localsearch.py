@@ -548,6 +548,8 @@ ETA_MIN = 0.1
 """Final acceptance slack: the threshold ends at 90 % of the way from mean to best."""
 POOL_SIZE = 40
 """Best local optima whose outlets join the merge search's restricted exact solve."""
+MIN_SEARCH_S = 0.05
+"""Shortest time worth an iterated local search once the exact stage is done."""
 
 
 class _Steps:
@@ -617,14 +619,16 @@ def merge_search(
     last widening improved the plan, the neighbourhood doubles and the restricted solve
     repeats. ``include`` adds x columns to the union, e.g. the LP relaxation's support: swaps
     cannot trade several cheap outlets for one dear one, the restricted solve can.
-    """
-    from siting.presolve import _drop_columns
-    from siting.solvers import SolveOptions, Status, solve_model
 
+    No core waits for the exact stage: meanwhile the other chains search on from the best plan
+    with fresh seeds, and this process does too once the stage is done, until the time limit
+    (or until ``patience`` rounds bring nothing). The best plan of all wins.
+    """
     if not searchable(model):
         return _unsearchable(model, start)
     load_kernels()  # a first compilation does not eat the time limit
     started = time.perf_counter()
+    deadline = started + time_limit_s
     first, pool = _search_side_by_side(
         model, start, chains, time_limit_s=search_share * time_limit_s, seed=seed, patience=patience
     )
@@ -634,38 +638,81 @@ def merge_search(
         keep |= member
     if include is not None:
         keep |= include
-    best = first
-    best_before = first.objective
-    width = neighbours
-    while True:  # widen the restricted set while the time allows and it is still partial
-        chosen = keep | _neighbours(model, np.flatnonzero(keep), per_column=width)
-        restricted = _drop_columns(model, chosen)
-        left = time_limit_s - (time.perf_counter() - started)
-        if left <= 0.5:
-            break
-        solved = solve_model(
-            restricted, options=SolveOptions(time_limit_s=0.85 * left, warm_start=best.opened)
-        )
-        if solved.values is not None:
-            opened = restricted.open_matrix(solved.values)
-            polished = local_search(
-                model, opened, time_limit_s=max(0.1, time_limit_s - (time.perf_counter() - started))
-            )
-            if polished.objective > best.objective:
-                best = polished
-        improved = polished.objective > best_before if solved.values is not None else False
-        if solved.status is not Status.OPTIMAL or chosen.all() or not improved:
-            break  # unproven, complete, or a wider neighbourhood found nothing better
-        best_before = best.objective
-        width *= 2
+
+    def solve_then_search() -> LocalSearchResult:
+        solved = _restricted_solves(model, keep, first, deadline, neighbours)
+        return _search_on(model, solved, deadline, seed + chains, patience)
+
+    def search(offset: int) -> Callable[[], LocalSearchResult]:
+        return lambda: _search_on(model, first, deadline, seed + chains + offset, patience)
+
+    others = [search(k) for k in range(1, chains)] if can_fork() else []
+    outcomes = run_side_by_side(solve_then_search, others, deadline)
+    best = max([first, *outcomes], key=lambda found: found.objective)
     return LocalSearchResult(
         opened=best.opened,
         objective=best.objective,
         columns=best.columns,
-        iterations=first.iterations + (best.iterations if best is not first else 0),
-        restarts=first.restarts,
+        iterations=first.iterations + sum(found.iterations for found in outcomes),
+        restarts=first.restarts + sum(found.restarts for found in outcomes),
         seconds=time.perf_counter() - started,
     )
+
+
+def _restricted_solves(
+    model: SitingModel,
+    keep: NDArray[np.bool_],
+    best: LocalSearchResult,
+    deadline: float,
+    neighbours: int,
+) -> LocalSearchResult:
+    """The merge search's exact stage: HiGHS on ``keep`` and its neighbours, widening.
+
+    Each solve is warm-started with the best plan and polished by a local search on the full
+    model; the neighbourhood doubles while a solve is proven optimal, improves the plan and
+    leaves time (see :func:`merge_search`). Returns the best plan, ``best`` if none beat it.
+    """
+    from siting.presolve import _drop_columns
+    from siting.solvers import SolveOptions, Status, solve_model
+
+    best_before = best.objective
+    width = neighbours
+    while True:  # widen the restricted set while the time allows and it is still partial
+        chosen = keep | _neighbours(model, np.flatnonzero(keep), per_column=width)
+        restricted = _drop_columns(model, chosen)
+        left = deadline - time.perf_counter()
+        if left <= 0.5:
+            return best
+        solved = solve_model(
+            restricted, options=SolveOptions(time_limit_s=0.85 * left, warm_start=best.opened)
+        )
+        improved = False
+        if solved.values is not None:
+            polished = local_search(
+                model,
+                restricted.open_matrix(solved.values),
+                time_limit_s=max(0.1, deadline - time.perf_counter()),
+            )
+            improved = polished.objective > best_before
+            if polished.objective > best.objective:
+                best = polished
+        if solved.status is not Status.OPTIMAL or chosen.all() or not improved:
+            return best  # unproven, complete, or a wider neighbourhood found nothing better
+        best_before = best.objective
+        width *= 2
+
+
+def _search_on(
+    model: SitingModel, found: LocalSearchResult, deadline: float, seed: int, patience: int
+) -> LocalSearchResult:
+    """An iterated local search from ``found`` until ``deadline``; the better of the two."""
+    left = deadline - time.perf_counter()
+    if left < MIN_SEARCH_S:
+        return found
+    searched = iterated_local_search(
+        model, found.opened, time_limit_s=left, seed=seed, patience=patience
+    )
+    return searched if searched.objective > found.objective else found
 
 
 def search_chains(threads: int | None) -> int:
