@@ -10,7 +10,13 @@ from scipy import sparse
 
 from conftest import random_multi_service, random_pmclp
 from siting import Service, SitingProblem, build_model
-from siting.localsearch import _State, greedy_plan, iterated_local_search, local_search
+from siting.localsearch import (
+    _State,
+    greedy_plan,
+    iterated_local_search,
+    local_search,
+    merge_search,
+)
 from siting.model import SitingModel
 
 
@@ -61,6 +67,22 @@ def test_iterated_search_finds_the_enumerated_optimum(seed: int) -> None:
     assert found.objective == pytest.approx(optimum)
     assert len(found.columns) == 3
     assert found.restarts > 0
+
+
+@pytest.mark.parametrize("chains", [1, 2])
+def test_a_settled_merge_search_returns_early_with_the_optimum(chains: int) -> None:
+    # 3 of 14 sites: the searches settle (patience) long before their share of 60 s, so
+    # nothing restarts them and the call returns with the enumerated optimum.
+    problem = random_pmclp(104, n=60, m=14, p=3)
+    model = build_model(problem)
+    cover = model.y_cover.toarray()
+    optimum = max(
+        model.y_weight[cover[:, list(chosen)].any(axis=1)].sum()
+        for chosen in combinations(range(model.num_x), 3)
+    )
+    found = merge_search(model, time_limit_s=60.0, patience=100, chains=chains)
+    assert found.objective == pytest.approx(optimum)
+    assert found.seconds < 20.0
 
 
 @pytest.mark.parametrize("seed", range(6))

@@ -548,6 +548,8 @@ ETA_MIN = 0.1
 """Final acceptance slack: the threshold ends at 90 % of the way from mean to best."""
 POOL_SIZE = 40
 """Best local optima whose outlets join the merge search's restricted exact solve."""
+SETTLED_SHARE = 0.95
+"""Searches that end before this share of their time stopped on ``patience``: they settled."""
 MIN_SEARCH_S = 0.05
 """Shortest time worth an iterated local search once the exact stage is done."""
 
@@ -620,9 +622,10 @@ def merge_search(
     repeats. ``include`` adds x columns to the union, e.g. the LP relaxation's support: swaps
     cannot trade several cheap outlets for one dear one, the restricted solve can.
 
-    No core waits for the exact stage: meanwhile the other chains search on from the best plan
-    with fresh seeds, and this process does too once the stage is done, until the time limit
-    (or until ``patience`` rounds bring nothing). The best plan of all wins.
+    Unless the searches settled (stopped on ``patience``) before their time share, no core
+    waits for the exact stage: meanwhile the other chains search on from the best plan with
+    fresh seeds, and this process does too once the stage is done, until the time limit (or
+    ``patience`` again). The best plan of all wins.
     """
     if not searchable(model):
         return _unsearchable(model, start)
@@ -638,15 +641,19 @@ def merge_search(
         keep |= member
     if include is not None:
         keep |= include
+    # Searches that settled before their time share are not restarted.
+    settled = time.perf_counter() - started < SETTLED_SHARE * search_share * time_limit_s
 
     def solve_then_search() -> LocalSearchResult:
         solved = _restricted_solves(model, keep, first, deadline, neighbours)
+        if settled:
+            return solved
         return _search_on(model, solved, deadline, seed + chains, patience)
 
     def search(offset: int) -> Callable[[], LocalSearchResult]:
         return lambda: _search_on(model, first, deadline, seed + chains + offset, patience)
 
-    others = [search(k) for k in range(1, chains)] if can_fork() else []
+    others = [search(k) for k in range(1, chains)] if can_fork() and not settled else []
     outcomes = run_side_by_side(solve_then_search, others, deadline)
     best = max([first, *outcomes], key=lambda found: found.objective)
     return LocalSearchResult(
