@@ -76,3 +76,13 @@ def test_no_child_outlives_a_failure_here() -> None:
         _fork.run_side_by_side(fail, [lambda: time.sleep(60) or 1], started + 60.0)
     assert time.perf_counter() - started < 10.0
     assert not multiprocessing.active_children()
+
+
+def test_a_quorum_counts_each_participant_once_across_processes() -> None:
+    quorum = _fork.Quorum(3)
+    first, last = quorum.member(), quorum.member()
+    assert first() is True  # settled; two others still work
+    assert first() is True  # settling twice counts once
+    _fork.run_side_by_side(lambda: None, [lambda: quorum.member()()], time.perf_counter() + 5)
+    assert last() is False  # the child settled too: all three have
+    assert first() is False

@@ -69,10 +69,25 @@ def test_iterated_search_finds_the_enumerated_optimum(seed: int) -> None:
     assert found.restarts > 0
 
 
+def test_a_search_keeps_going_past_its_patience_while_work_beside_it_is_busy() -> None:
+    model = build_model(random_pmclp(106, n=60, m=14, p=3))
+    asked = []
+
+    def busy() -> bool:
+        asked.append(1)
+        return len(asked) <= 50
+
+    alone = iterated_local_search(model, time_limit_s=10.0, patience=1)
+    beside = iterated_local_search(model, time_limit_s=10.0, patience=1, busy=busy)
+    assert alone.restarts < 50
+    assert beside.restarts >= 50
+    assert len(asked) == 51  # asked once per round past its patience, stops when told
+
+
 @pytest.mark.parametrize("chains", [1, 2])
-def test_a_settled_merge_search_returns_early_with_the_optimum(chains: int) -> None:
-    # 3 of 14 sites: the searches settle (patience) long before their share of 60 s, so
-    # nothing restarts them and the call returns with the enumerated optimum.
+def test_an_easy_merge_search_returns_early_with_the_optimum(chains: int) -> None:
+    # 3 of 14 sites: every search stops on its patience long before 60 s, and the call
+    # returns with the enumerated optimum.
     problem = random_pmclp(104, n=60, m=14, p=3)
     model = build_model(problem)
     cover = model.y_cover.toarray()

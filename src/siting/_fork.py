@@ -37,6 +37,32 @@ def can_fork() -> bool:
     )
 
 
+class Quorum:
+    """How many of ``size`` participants, here or in forked children, have settled.
+
+    Searches side by side use it so that none stops early while another still works: a
+    search that has settled keeps going until every participant has (its core would idle).
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._settled = multiprocessing.get_context("fork").Value("i", 0)
+
+    def member(self) -> Callable[[], bool]:
+        """One participant's ``busy()``: its first call settles it; True while others work."""
+        settled = False
+
+        def busy() -> bool:
+            nonlocal settled
+            if not settled:
+                with self._settled.get_lock():
+                    self._settled.value += 1
+                settled = True
+            return bool(self._settled.value < self.size)
+
+        return busy
+
+
 def run_side_by_side(
     here: Callable[[], T], others: Sequence[Callable[[], T]], deadline: float
 ) -> list[T]:

@@ -35,7 +35,7 @@ from numpy.typing import NDArray
 from scipy import sparse
 
 from siting._errors import SolverCapabilityError
-from siting._fork import can_fork, run_side_by_side, usable_cores
+from siting._fork import Quorum, can_fork, run_side_by_side, usable_cores
 from siting.problem import MUST
 
 if TYPE_CHECKING:
@@ -484,6 +484,7 @@ def iterated_local_search(
     seed: int = 0,
     pool: Optima | None = None,
     patience: int = 1000,
+    busy: Callable[[], bool] | None = None,
 ) -> LocalSearchResult:
     """Adaptive iterated local search; the best plan wins.
 
@@ -495,7 +496,8 @@ def iterated_local_search(
     :data:`TARGET_DISTANCE` outlets away from the reference. Local optima go to ``pool`` as
     (objective, open columns); it keeps at least the :data:`POOL_SIZE` best. The search stops
     at the time limit, or once the rounds without a better plan number at least ``patience``
-    and as many as it took to find the best plan.
+    and as many as it took to find the best plan, unless ``busy()`` says that work beside it
+    goes on (then it searches on rather than leave its core idle).
     """
     if not searchable(model):
         return _unsearchable(model, start)
@@ -515,8 +517,9 @@ def iterated_local_search(
     steps = {rule: _Steps(target, size) for rule in ("random", "concentric")}
     threshold = _Threshold(started, time_limit_s)
     restarts = last_improvement = 0
-    while time.perf_counter() < deadline and restarts - last_improvement < max(
-        patience, last_improvement
+    while time.perf_counter() < deadline and (
+        restarts - last_improvement < max(patience, last_improvement)
+        or (busy is not None and busy())
     ):
         restarts += 1
         rule = ("random", "concentric")[int(rng.integers(2))]
@@ -548,8 +551,6 @@ ETA_MIN = 0.1
 """Final acceptance slack: the threshold ends at 90 % of the way from mean to best."""
 POOL_SIZE = 40
 """Best local optima whose outlets join the merge search's restricted exact solve."""
-SETTLED_SHARE = 0.95
-"""Searches that end before this share of their time stopped on ``patience``: they settled."""
 MIN_SEARCH_S = 0.05
 """Shortest time worth an iterated local search once the exact stage is done."""
 
@@ -622,10 +623,11 @@ def merge_search(
     repeats. ``include`` adds x columns to the union, e.g. the LP relaxation's support: swaps
     cannot trade several cheap outlets for one dear one, the restricted solve can.
 
-    Unless the searches settled (stopped on ``patience``) before their time share, no core
-    waits for the exact stage: meanwhile the other chains search on from the best plan with
-    fresh seeds, and this process does too once the stage is done, until the time limit (or
-    ``patience`` again). The best plan of all wins.
+    No core waits for the exact stage: meanwhile the other chains search on from the best plan
+    with fresh seeds, and this process does too once the stage is done. Side by side, a
+    search that has gone ``patience`` rounds without a better plan goes on until all have
+    (:class:`siting._fork.Quorum`), so no core idles, and an easy instance still returns
+    early. The best plan of all wins.
     """
     if not searchable(model):
         return _unsearchable(model, start)
@@ -641,19 +643,26 @@ def merge_search(
         keep |= member
     if include is not None:
         keep |= include
-    # Searches that settled before their time share are not restarted.
-    settled = time.perf_counter() - started < SETTLED_SHARE * search_share * time_limit_s
+
+    quorum = Quorum(chains) if chains > 1 and can_fork() else None
 
     def solve_then_search() -> LocalSearchResult:
-        solved = _restricted_solves(model, keep, first, deadline, neighbours)
-        if settled:
-            return solved
-        return _search_on(model, solved, deadline, seed + chains, patience)
+        busy = None if quorum is None else quorum.member()
+        try:
+            solved = _restricted_solves(model, keep, first, deadline, neighbours)
+            return _search_on(model, solved, deadline, seed + chains, patience, busy)
+        finally:
+            if busy is not None:
+                busy()  # settled, whether or not time was left to search
 
     def search(offset: int) -> Callable[[], LocalSearchResult]:
-        return lambda: _search_on(model, first, deadline, seed + chains + offset, patience)
+        def run() -> LocalSearchResult:
+            busy = None if quorum is None else quorum.member()
+            return _search_on(model, first, deadline, seed + chains + offset, patience, busy)
 
-    others = [search(k) for k in range(1, chains)] if can_fork() and not settled else []
+        return run
+
+    others = [search(k) for k in range(1, chains)] if quorum is not None else []
     outcomes = run_side_by_side(solve_then_search, others, deadline)
     best = max([first, *outcomes], key=lambda found: found.objective)
     return LocalSearchResult(
@@ -684,7 +693,7 @@ def _restricted_solves(
 
     best_before = best.objective
     width = neighbours
-    while True:  # widen the restricted set while the time allows and it is still partial
+    while deadline - time.perf_counter() > 0.5:  # widen while time allows and it is partial
         chosen = keep | _neighbours(model, np.flatnonzero(keep), per_column=width)
         restricted = _drop_columns(model, chosen)
         left = deadline - time.perf_counter()
@@ -707,17 +716,23 @@ def _restricted_solves(
             return best  # unproven, complete, or a wider neighbourhood found nothing better
         best_before = best.objective
         width *= 2
+    return best
 
 
 def _search_on(
-    model: SitingModel, found: LocalSearchResult, deadline: float, seed: int, patience: int
+    model: SitingModel,
+    found: LocalSearchResult,
+    deadline: float,
+    seed: int,
+    patience: int,
+    busy: Callable[[], bool] | None = None,
 ) -> LocalSearchResult:
     """An iterated local search from ``found`` until ``deadline``; the better of the two."""
     left = deadline - time.perf_counter()
     if left < MIN_SEARCH_S:
         return found
     searched = iterated_local_search(
-        model, found.opened, time_limit_s=left, seed=seed, patience=patience
+        model, found.opened, time_limit_s=left, seed=seed, patience=patience, busy=busy
     )
     return searched if searched.objective > found.objective else found
 
@@ -740,17 +755,25 @@ def _search_side_by_side(
 ) -> tuple[LocalSearchResult, Optima]:
     """``chains`` iterated local searches at once; the best plan and the pooled best optima.
 
-    The first chain runs here, the others in forked processes (:mod:`siting._fork`). The
+    The first chain runs here, the others in forked processes (:mod:`siting._fork`); none
+    stops on ``patience`` before all would (:class:`siting._fork.Quorum`). The
     pool holds the :data:`POOL_SIZE` best local optima of each chain, best first.
     """
     deadline = time.perf_counter() + time_limit_s
+    quorum = Quorum(chains) if chains > 1 and can_fork() else None
 
     def chain(offset: int) -> Callable[[], tuple[LocalSearchResult, Optima]]:
         def run() -> tuple[LocalSearchResult, Optima]:
             pool: Optima = []
             left = max(0.0, deadline - time.perf_counter())
             found = iterated_local_search(
-                model, start, time_limit_s=left, seed=seed + offset, pool=pool, patience=patience
+                model,
+                start,
+                time_limit_s=left,
+                seed=seed + offset,
+                pool=pool,
+                patience=patience,
+                busy=None if quorum is None else quorum.member(),
             )
             return found, sorted(pool, key=lambda entry: -entry[0])[:POOL_SIZE]
 

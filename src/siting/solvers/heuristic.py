@@ -10,7 +10,9 @@ and must-use sites), on instances too large to prove:
 2. **Starts**: ratio greedy and the LP-guided plan (:mod:`siting.localsearch`); the better
    one starts the search.
 3. **Search**: iterated swap local search, then an exact solve restricted to the outlets its
-   local optima used and the LP's support (:func:`siting.localsearch.merge_search`).
+   local optima used and, under a budget, the LP's support (swaps cannot trade several cheap
+   outlets for one dear one, the exact solve can; without a budget the support only makes
+   the exact problem larger) (:func:`siting.localsearch.merge_search`).
 
 If the first LP cannot finish in its share of the time, the total reachable weight is the
 bound; if a later round cannot, the last finished round's (valid, weaker) bound is kept.
@@ -21,6 +23,8 @@ from __future__ import annotations
 
 import time
 from typing import TYPE_CHECKING, ClassVar
+
+import numpy as np
 
 from siting.bounds import lp_bound
 from siting.localsearch import (
@@ -63,7 +67,8 @@ class HeuristicSolver(Solver):
         bound, support = model.coverage_bound, None
         if relaxation is not None:
             bound = relaxation.value
-            support = relaxation.values[: model.num_x] > SUPPORT
+            if _priced(model):  # swaps cannot trade cheap outlets for a dear one; the MIP can
+                support = relaxation.values[: model.num_x] > SUPPORT
             starts.append(lp_guided_plan(model, relaxation.values[: model.num_x]))
         candidates = [plan for plan in starts if plan is not None]
         if not candidates:
@@ -93,3 +98,9 @@ class HeuristicSolver(Solver):
             kind = "partial LP bound (row generation unfinished)"
         message = f"LP-guided and greedy starts, merge search; {kind}, gap {100 * gap:.4f} %"
         return SolveResult(status, values, objective, bound, self.name, runtime, message)
+
+
+def _priced(model: SitingModel) -> bool:
+    """True if a budget (total or per service) limits the plan, not only outlet counts."""
+    problem = model.problem
+    return problem.budget is not None or bool(np.isfinite(problem.service_budget).any())
