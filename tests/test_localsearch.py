@@ -36,6 +36,17 @@ def _fresh_equals_incremental(model: SitingModel, state: _State) -> None:
         np.testing.assert_allclose(kept, rebuilt, atol=1e-6)
 
 
+def _enumerated_optimum(model: SitingModel, p: int) -> float:
+    """The best covered weight of any ``p`` columns, by enumeration (p-MCLP)."""
+    cover = model.y_cover.toarray()
+    return float(
+        max(
+            model.y_weight[cover[:, list(chosen)].any(axis=1)].sum()
+            for chosen in combinations(range(model.num_x), p)
+        )
+    )
+
+
 @pytest.mark.parametrize("seed", range(4))
 def test_flips_keep_gains_losses_and_swap_matrix_exact(seed: int) -> None:
     rng = np.random.default_rng(seed)
@@ -57,11 +68,7 @@ def test_flips_keep_gains_losses_and_swap_matrix_exact(seed: int) -> None:
 def test_iterated_search_finds_the_enumerated_optimum(seed: int) -> None:
     problem = random_pmclp(100 + seed, n=60, m=14, p=3)
     model = build_model(problem)
-    cover = model.y_cover.toarray()
-    optimum = max(
-        model.y_weight[cover[:, list(chosen)].any(axis=1)].sum()
-        for chosen in combinations(range(model.num_x), 3)
-    )
+    optimum = _enumerated_optimum(model, 3)
     local_search(model)  # compiles the kernels (first run after install) outside the timed search
     found = iterated_local_search(model, greedy_plan(model), time_limit_s=2.0, seed=seed)
     assert found.objective == pytest.approx(optimum)
@@ -90,11 +97,7 @@ def test_an_easy_merge_search_returns_early_with_the_optimum(chains: int) -> Non
     # returns with the enumerated optimum.
     problem = random_pmclp(104, n=60, m=14, p=3)
     model = build_model(problem)
-    cover = model.y_cover.toarray()
-    optimum = max(
-        model.y_weight[cover[:, list(chosen)].any(axis=1)].sum()
-        for chosen in combinations(range(model.num_x), 3)
-    )
+    optimum = _enumerated_optimum(model, 3)
     found = merge_search(model, time_limit_s=60.0, patience=100, chains=chains)
     assert found.objective == pytest.approx(optimum)
     assert found.seconds < 20.0

@@ -644,10 +644,10 @@ def merge_search(
     if include is not None:
         keep |= include
 
-    quorum = Quorum(chains) if chains > 1 and can_fork() else None
+    enlist = _quorum(chains)
 
     def solve_then_search() -> LocalSearchResult:
-        busy = None if quorum is None else quorum.member()
+        busy = enlist()
         try:
             solved = _restricted_solves(model, keep, first, deadline, neighbours)
             return _search_on(model, solved, deadline, seed + chains, patience, busy)
@@ -657,12 +657,11 @@ def merge_search(
 
     def search(offset: int) -> Callable[[], LocalSearchResult]:
         def run() -> LocalSearchResult:
-            busy = None if quorum is None else quorum.member()
-            return _search_on(model, first, deadline, seed + chains + offset, patience, busy)
+            return _search_on(model, first, deadline, seed + chains + offset, patience, enlist())
 
         return run
 
-    others = [search(k) for k in range(1, chains)] if quorum is not None else []
+    others = [search(k) for k in range(1, chains)] if can_fork() else []
     outcomes = run_side_by_side(solve_then_search, others, deadline)
     best = max([first, *outcomes], key=lambda found: found.objective)
     return LocalSearchResult(
@@ -760,7 +759,7 @@ def _search_side_by_side(
     pool holds the :data:`POOL_SIZE` best local optima of each chain, best first.
     """
     deadline = time.perf_counter() + time_limit_s
-    quorum = Quorum(chains) if chains > 1 and can_fork() else None
+    enlist = _quorum(chains)
 
     def chain(offset: int) -> Callable[[], tuple[LocalSearchResult, Optima]]:
         def run() -> tuple[LocalSearchResult, Optima]:
@@ -773,7 +772,7 @@ def _search_side_by_side(
                 seed=seed + offset,
                 pool=pool,
                 patience=patience,
-                busy=None if quorum is None else quorum.member(),
+                busy=enlist(),
             )
             return found, sorted(pool, key=lambda entry: -entry[0])[:POOL_SIZE]
 
@@ -783,6 +782,16 @@ def _search_side_by_side(
     best = max((found for found, _ in outcomes), key=lambda found: found.objective)
     pooled = sorted((entry for _, pool in outcomes for entry in pool), key=lambda e: -e[0])
     return best, pooled
+
+
+def _quorum(chains: int) -> Callable[[], Callable[[], bool] | None]:
+    """Each call: one more search's ``busy()`` in a shared quorum of ``chains``.
+
+    See :class:`siting._fork.Quorum`. None when the searches run one after another (no fork).
+    """
+    if chains > 1 and can_fork():
+        return Quorum(chains).member
+    return lambda: None
 
 
 def _neighbours(
