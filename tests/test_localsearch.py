@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from itertools import combinations
+from typing import Any
 
 import numpy as np
 import pytest
@@ -16,6 +17,7 @@ from siting.localsearch import (
     iterated_local_search,
     local_search,
     merge_search,
+    swaps_suffice,
 )
 from siting.model import SitingModel
 
@@ -101,6 +103,50 @@ def test_an_easy_merge_search_returns_early_with_the_optimum(chains: int) -> Non
     found = merge_search(model, time_limit_s=60.0, patience=100, chains=chains)
     assert found.objective == pytest.approx(optimum)
     assert found.seconds < 20.0
+
+
+def test_swaps_suffice_when_every_limit_counts_outlets() -> None:
+    assert swaps_suffice(build_model(random_pmclp(1)))  # unit costs, budget p
+    # unequal fit-out costs under one budget, site fixed costs
+    assert not swaps_suffice(build_model(random_multi_service(1)))
+    rng = np.random.default_rng(1)
+    coverage = [sparse.csr_array(rng.random((40, 10)) < 0.2) for _ in range(2)]
+    weights = rng.integers(1, 30, (40, 2)).astype(float)
+
+    def two_services(a: Service, b: Service, **limits: Any) -> bool:
+        problem = SitingProblem.from_arrays(coverage, weights, services=[a, b], **limits)
+        return swaps_suffice(build_model(problem))
+
+    a, b = Service("a", 5, fit_out_cost=2.0, budget=4.0), Service("b", 8, max_new=2)
+    assert two_services(a, b)  # equal costs within the budgeted service, a count for b
+    dear = np.full((10, 2), 2.0)
+    dear[0, 0] = 3.0
+    assert not two_services(a, b, fit_out_cost=dear)
+    assert not two_services(a, b, budget=10.0, site_fixed_cost=np.ones(10))
+    small, large = Service("a", 5, floor_area_m2=50.0), Service("b", 8, floor_area_m2=80.0)
+    floor = np.full(10, 100.0)
+    assert not two_services(small, large, site_floor_area_m2=floor)  # two of a, or one b
+
+
+def test_merge_search_solves_exactly_only_for_trades_swaps_cannot_make(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import siting.localsearch as search
+
+    solves = []
+
+    def restricted_solves(model, keep, best, deadline, neighbours):  # type: ignore[no-untyped-def]
+        solves.append(model)
+        return best
+
+    monkeypatch.setattr(search, "_restricted_solves", restricted_solves)
+    counted = build_model(random_pmclp(104, n=60, m=14, p=3))
+    priced = build_model(random_multi_service(2))
+    found = merge_search(counted, time_limit_s=2.0, patience=50)
+    assert found.objective == pytest.approx(_enumerated_optimum(counted, 3))
+    assert not solves
+    merge_search(priced, time_limit_s=2.0, patience=50)
+    assert solves == [priced]
 
 
 @pytest.mark.parametrize("seed", range(6))

@@ -9,10 +9,11 @@ and must-use sites), on instances too large to prove:
    (open outlets in order of LP value).
 2. **Starts**: ratio greedy and the LP-guided plan (:mod:`siting.localsearch`); the better
    one starts the search.
-3. **Search**: iterated swap local search, then an exact solve restricted to the outlets its
-   local optima used and, under a budget, the LP's support (swaps cannot trade several cheap
-   outlets for one dear one, the exact solve can; without a budget the support only makes
-   the exact problem larger) (:func:`siting.localsearch.merge_search`).
+3. **Search**: iterated swap local search on every core, then, unless every limit counts
+   outlets (:func:`siting.localsearch.swaps_suffice`), an exact solve restricted to the
+   outlets its local optima used and the LP's support: swaps cannot trade several cheap
+   outlets for one dear one, the exact solve can (:func:`siting.localsearch.merge_search`).
+   Under counts alone the search has the whole time.
 
 If the first LP cannot finish in its share of the time, the total reachable weight is the
 bound; if a later round cannot, the last finished round's (valid, weaker) bound is kept.
@@ -24,8 +25,6 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, ClassVar
 
-import numpy as np
-
 from siting.bounds import lp_bound
 from siting.localsearch import (
     greedy_plan,
@@ -35,6 +34,7 @@ from siting.localsearch import (
     require_supported,
     search_chains,
     supports_greedy,
+    swaps_suffice,
 )
 from siting.solvers.base import SolveOptions, Solver, SolveResult, Status
 
@@ -65,9 +65,10 @@ class HeuristicSolver(Solver):
         starts = [options.warm_start if options.warm_start is not None else greedy_plan(model)]
         relaxation = lp_bound(model, starts[0], time_limit_s=0.3 * limit, threads=options.threads)
         bound, support = model.coverage_bound, None
+        counted = swaps_suffice(model)  # then the search has the whole time, no exact stage
         if relaxation is not None:
             bound = relaxation.value
-            if _priced(model):  # swaps cannot trade cheap outlets for a dear one; the MIP can
+            if not counted:  # the trades swaps cannot make, for the exact stage
                 support = relaxation.values[: model.num_x] > SUPPORT
             starts.append(lp_guided_plan(model, relaxation.values[: model.num_x]))
         candidates = [plan for plan in starts if plan is not None]
@@ -96,11 +97,6 @@ class HeuristicSolver(Solver):
         kind = "no LP bound" if relaxation is None else "LP bound"
         if relaxation is not None and not relaxation.exact:
             kind = "partial LP bound (row generation unfinished)"
-        message = f"LP-guided and greedy starts, merge search; {kind}, gap {100 * gap:.4f} %"
+        search = "iterated search (every limit a count)" if counted else "merge search"
+        message = f"LP-guided and greedy starts, {search}; {kind}, gap {100 * gap:.4f} %"
         return SolveResult(status, values, objective, bound, self.name, runtime, message)
-
-
-def _priced(model: SitingModel) -> bool:
-    """True if a budget (total or per service) limits the plan, not only outlet counts."""
-    problem = model.problem
-    return problem.budget is not None or bool(np.isfinite(problem.service_budget).any())
