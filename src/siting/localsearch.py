@@ -583,8 +583,8 @@ POOL_SIZE = 40
 MERGE_PATIENCE = 5000
 """Rounds without a better plan after which the merge search's chains may stop. Alone they are
 the whole run when swaps suffice, and on dense instances a better plan can take thousands of
-rounds to come (at 1,000 rounds the 24 Máximo instances at 10 s: mean gap 0.060 %, a third of
-the runs stopped early; at 5,000: 0.030 %, see benchmarks/FINDINGS.md)."""
+rounds to come (the 24 Máximo instances, 4 seeds, 10 s, no exact stage: mean gap 0.060 % at
+1,000 rounds, a third of the runs stopped early; 0.034 % at 5,000; see benchmarks/FINDINGS.md)."""
 MIN_SEARCH_S = 0.05
 """Shortest time worth an iterated local search once the exact stage is done."""
 
