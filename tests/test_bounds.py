@@ -8,7 +8,7 @@ from scipy import sparse
 
 from conftest import proven_optimum, random_multi_service, random_pmclp
 from siting import Service, SitingProblem, build_model
-from siting.bounds import dual_bound, lagrangian_bound, lp_bound
+from siting.bounds import _CountLimits, dual_bound, lagrangian_bound, lp_bound, volume_bound
 from siting.localsearch import greedy_plan
 from siting.model import SitingModel
 from siting.solvers import SolveOptions
@@ -125,3 +125,80 @@ def test_bound_without_coverage_rows() -> None:
     found = lp_bound(model, greedy_plan(model))
     assert found is not None and found.exact
     assert found.value == pytest.approx(0.0, abs=1e-6)
+
+
+def _counted(seed: int) -> SitingProblem:
+    """Three services, each with a maximum count, unit costs under a budget of 7 outlets."""
+    rng = np.random.default_rng(900 + seed)
+    n, m = 70, 16
+    services = [
+        Service(name, 5 * (k + 1), fit_out_cost=1.0, max_new=3) for k, name in enumerate("abc")
+    ]
+    return SitingProblem.from_arrays(
+        [sparse.csr_array(rng.random((n, m)) < d) for d in (0.1, 0.2, 0.3)],
+        rng.integers(0, 30, (n, 3)).astype(float),
+        services=services,
+        budget=7.0,
+    )
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("build", [_pmclp, _counted, _multi])
+def test_volume_bound_is_valid_and_approaches_the_lp(seed: int, build) -> None:  # type: ignore[no-untyped-def]
+    """Above the LP relaxation (hence the optimum) and, converged, close to it; counts take the
+    sort, the budget with site fixed costs of ``_multi`` takes HiGHS."""
+    model = build_model(build(seed))
+    relaxation, optimum = _full_lp(model), proven_optimum(model)
+    start = greedy_plan(model)
+    found = volume_bound(model, start, lower=model.objective_of(start))
+    assert found is not None and not found.exact
+    assert found.value >= relaxation - 1e-6 >= optimum - 2e-6
+    assert found.value <= relaxation * 1.01 + 1e-6
+    x = found.values[: model.num_x]
+    assert np.all(x >= -1e-9) and np.all(x <= 1 + 1e-9)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_count_limits_sort_solves_the_inner_problem(seed: int) -> None:
+    """The sort over laminar counts gives the inner LP's optimum (HiGHS) for any multipliers;
+    limits that are not such counts are left to HiGHS."""
+    rng = np.random.default_rng(seed)
+    for problem in (_pmclp(seed), _counted(seed)):
+        model = build_model(problem)
+        counts = _CountLimits.of(model)
+        assert counts is not None
+        weight = model.y_weight
+        for _ in range(5):
+            lam = rng.uniform(0, 1, model.num_y) * weight
+            score = model.milp.c[: model.num_x] + model.y_cover.T.astype(float) @ lam
+            chosen = counts.best(score)
+            value = (weight - lam).sum() + score @ chosen
+            assert value == pytest.approx(lagrangian_bound(model, lam), rel=1e-9, abs=1e-6)
+    assert _CountLimits.of(build_model(_multi(seed))) is None  # fixed costs, a minimum count
+
+
+def test_heuristic_falls_back_to_the_volume_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    """When the LP cannot finish in its share, the bound comes from the volume algorithm:
+    valid, and far below the total reachable weight it used to fall back on."""
+    import siting.solvers.heuristic as heuristic
+    from siting.solvers import solve_model
+
+    monkeypatch.setattr(heuristic, "lp_bound", lambda *args, **kwargs: None)
+    model = build_model(random_pmclp(3, n=300, m=60, p=6))
+    optimum = proven_optimum(model)
+    options = SolveOptions(time_limit_s=3, threads=1)
+    result = solve_model(model, solver="heuristic", options=options)
+    assert "volume algorithm" in result.message
+    assert result.bound is not None and result.objective is not None
+    assert result.bound >= optimum - 1e-6 >= result.objective - 1e-6
+    assert result.bound <= 1.02 * _full_lp(model) < model.coverage_bound
+
+
+def test_lp_bound_after_a_solve_on_another_thread_count() -> None:
+    """HiGHS sizes one thread pool per process on its first run; a later instance asking for
+    another size used to fail silently (no bound) until the pool was rebuilt."""
+    model = build_model(_pmclp(0))
+    relaxation = _full_lp(model)
+    for threads in (2, 1, None, 2, 1):
+        found = lp_bound(model, None, threads=threads)
+        assert found is not None and found.value == pytest.approx(relaxation, rel=1e-7)

@@ -15,8 +15,12 @@ and must-use sites), on instances too large to prove:
    outlets for one dear one, the exact solve can (:func:`siting.localsearch.merge_search`).
    Under counts alone the search has the whole time.
 
-If the first LP cannot finish in its share of the time, the total reachable weight is the
-bound; if a later round cannot, the last finished round's (valid, weaker) bound is kept.
+If the first LP cannot finish in its share of the time (dense instances such as Máximo's San
+Francisco and Brooklyn), the volume algorithm approaches the LP bound from above for a tenth
+of the limit (:func:`siting.bounds.volume_bound`; every step's bound is valid, the last is
+within a few tenths of a percent of the LP's on those instances); if a later round of row
+generation cannot finish, the last finished round's (valid, weaker) bound is kept. The total
+reachable weight caps every bound.
 The status is ``optimal`` only when the plan meets the bound within ``mip_gap``.
 """
 
@@ -25,7 +29,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, ClassVar
 
-from siting.bounds import lp_bound
+from siting.bounds import lp_bound, volume_bound
 from siting.localsearch import (
     greedy_plan,
     load_kernels,
@@ -45,6 +49,7 @@ if TYPE_CHECKING:
 __all__ = ["HeuristicSolver", "greedy_plan", "supports_greedy"]
 
 SUPPORT = 1e-6  # LP value above which an outlet joins the restricted exact solve
+VOLUME_SHARE = 0.1  # of the time limit, for the Lagrangian bound when the LP does not finish
 
 
 class HeuristicSolver(Solver):
@@ -67,9 +72,27 @@ class HeuristicSolver(Solver):
         bound, support = model.coverage_bound, None
         counted = swaps_suffice(model)  # then the search has the whole time, no exact stage
         if relaxation is not None:
-            bound = relaxation.value
+            kind = (
+                "LP bound" if relaxation.exact else "partial LP bound (row generation unfinished)"
+            )
             if not counted:  # the trades swaps cannot make, for the exact stage
                 support = relaxation.values[: model.num_x] > SUPPORT
+        else:  # the LP did not finish: approach its bound from above instead
+            lower = 0.0 if starts[0] is None else model.objective_of(starts[0])
+            relaxation = volume_bound(
+                model,
+                starts[0],
+                lower=lower,
+                time_limit_s=VOLUME_SHARE * limit,
+                threads=options.threads,
+            )
+            kind = "no LP bound"
+            if relaxation is not None:
+                kind = (
+                    f"Lagrangian bound (LP unfinished; volume algorithm, {relaxation.rounds} steps)"
+                )
+        if relaxation is not None:
+            bound = min(bound, relaxation.value)
             starts.append(lp_guided_plan(model, relaxation.values[: model.num_x]))
         candidates = [plan for plan in starts if plan is not None]
         if not candidates:
@@ -94,9 +117,6 @@ class HeuristicSolver(Solver):
         gap = (bound - objective) / max(abs(objective), 1.0)
         status = Status.OPTIMAL if gap <= max(options.mip_gap, 1e-9) else Status.FEASIBLE
         runtime = time.perf_counter() - started
-        kind = "no LP bound" if relaxation is None else "LP bound"
-        if relaxation is not None and not relaxation.exact:
-            kind = "partial LP bound (row generation unfinished)"
         search = "iterated search (every limit a count)" if counted else "merge search"
         message = f"LP-guided and greedy starts, {search}; {kind}, gap {100 * gap:.4f} %"
         return SolveResult(status, values, objective, bound, self.name, runtime, message)

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 ROWWISE = 2
 MAXIMIZE = -1
 FEASIBLE_SOLUTION = 2
+_POOL: list[int | None] = [None]  # threads of HiGHS's pool as last sized here (None: its default)
 
 
 class HighsSolver(Solver):
@@ -118,4 +119,11 @@ def _set_options(h: Any, options: SolveOptions) -> None:
     if options.time_limit_s is not None:
         h.setOptionValue("time_limit", float(options.time_limit_s))
     if options.threads is not None:
-        h.setOptionValue("threads", int(options.threads))
+        threads = int(options.threads)
+        if _POOL[0] != threads:
+            # HiGHS runs every instance on one thread pool, sized by the first run in the
+            # process; an instance asking for another size would fail ("scheduler already
+            # initialized"), so the pool is rebuilt when the size asked for changes.
+            h.resetGlobalScheduler(True)
+            _POOL[0] = threads
+        h.setOptionValue("threads", threads)
