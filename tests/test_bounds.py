@@ -8,7 +8,14 @@ from scipy import sparse
 
 from conftest import proven_optimum, random_multi_service, random_pmclp
 from siting import Service, SitingProblem, build_model
-from siting.bounds import _CountLimits, dual_bound, lagrangian_bound, lp_bound, volume_bound
+from siting.bounds import (
+    _CountLimits,
+    dual_bound,
+    lagrangian_bound,
+    lp_bound,
+    volume_bound,
+    volume_first,
+)
 from siting.localsearch import greedy_plan
 from siting.model import SitingModel
 from siting.solvers import SolveOptions
@@ -202,3 +209,17 @@ def test_lp_bound_after_a_solve_on_another_thread_count() -> None:
     for threads in (2, 1, None, 2, 1):
         found = lp_bound(model, None, threads=threads)
         assert found is not None and found.value == pytest.approx(relaxation, rel=1e-7)
+
+
+@pytest.mark.parametrize("p", [2, 4, 8])
+@pytest.mark.parametrize("seed", range(3))
+def test_volume_goes_first_on_dense_coverage_under_counts(seed: int, p: int) -> None:
+    """Where the greedy plan covers most rows exactly once (the LP would go whole to the
+    interior-point method) and the limits are counts; never under site fixed costs."""
+    model = build_model(random_pmclp(seed, n=90, m=24, p=p))
+    start = greedy_plan(model)
+    assert start is not None
+    once = np.mean(model.y_cover @ start[model.x_site, model.x_service].astype(float) == 1)
+    assert volume_first(model, start) == (once > 0.5)
+    multi = build_model(_multi(seed))
+    assert not volume_first(multi, greedy_plan(multi))

@@ -45,7 +45,7 @@ from siting.solvers.highs import highs_with
 if TYPE_CHECKING:
     from siting.model import SitingModel
 
-__all__ = ["LpBound", "dual_bound", "lagrangian_bound", "lp_bound", "volume_bound"]
+__all__ = ["LpBound", "dual_bound", "lagrangian_bound", "lp_bound", "volume_bound", "volume_first"]
 
 PRICED, KEPT, FREE = 0, 1, 2  # row pricing: lambda = w, explicit row, lambda = 0
 FEASIBILITY = 1e-6  # coverage tolerance when checking the pricing of a row
@@ -236,13 +236,7 @@ def lp_bound(
     spent), the last finished round's bound (valid, ``exact=False``).
     """
     started = time.perf_counter()
-    pricing = np.full(model.num_y, KEPT)
-    if _relaxable(model):
-        x = np.zeros(model.num_x) if opened is None else opened[model.x_site, model.x_service]
-        count = model.y_cover @ x.astype(np.float64)
-        pricing = np.where(count < 0.5, PRICED, np.where(count < 1.5, KEPT, FREE))
-        if np.count_nonzero(pricing == KEPT) > ROW_GENERATION_SHARE * model.num_y:
-            pricing[:] = KEPT
+    pricing = _pricing(model, opened)
     weight = model.milp.c[model.num_x + model.num_z :][: model.num_y]
     lam = np.where(pricing == PRICED, weight, 0.0)
     # A full LP (dense p-MCLP coverage) goes to the interior-point method; restricted ones to
@@ -268,6 +262,30 @@ def lp_bound(
             return best
         lp.keep(np.flatnonzero(moved), pricing)
     return best
+
+
+def volume_first(model: SitingModel, opened: NDArray[np.bool_] | None) -> bool:
+    """True if :func:`volume_bound` is the quicker way to a bound near the LP's.
+
+    That is when row generation would keep most coverage rows, so the LP goes whole to the
+    interior-point method (dense p-MCLP coverage such as Máximo's cities), and the limits are
+    counts, so each volume step costs one pass over the coverage and a sort.
+    """
+    if not _relaxable(model) or not np.all(_pricing(model, opened) == KEPT):
+        return False
+    return _CountLimits.of(model) is not None
+
+
+def _pricing(model: SitingModel, opened: NDArray[np.bool_] | None) -> NDArray[np.int_]:
+    """Each coverage row's first pricing in :func:`lp_bound` (every row kept when it is dense)."""
+    pricing = np.full(model.num_y, KEPT)
+    if _relaxable(model):
+        x = np.zeros(model.num_x) if opened is None else opened[model.x_site, model.x_service]
+        count = model.y_cover @ x.astype(np.float64)
+        pricing = np.where(count < 0.5, PRICED, np.where(count < 1.5, KEPT, FREE))
+        if np.count_nonzero(pricing == KEPT) > ROW_GENERATION_SHARE * model.num_y:
+            pricing[:] = KEPT
+    return pricing
 
 
 def _relaxable(model: SitingModel) -> bool:

@@ -5,8 +5,13 @@ and must-use sites), on instances too large to prove:
 
 1. **Bound**: the LP relaxation's optimum, reached by row generation from the greedy plan
    (:func:`siting.bounds.lp_bound`: only the coverage rows that plan covers exactly once are
-   kept at first), is a valid upper bound; its x values also guide a second construction
-   (open outlets in order of LP value).
+   kept at first; at most 30 % of the limit), is a valid upper bound. Where coverage is dense
+   and every limit a count (:func:`siting.bounds.volume_first`: Máximo's cities, a p-MCLP),
+   or when the LP does not finish in its share, the volume algorithm approaches the LP bound
+   from above instead (:func:`siting.bounds.volume_bound`, at most 10 % of the limit; every
+   step's bound is valid), and the search gets the time the LP would have taken. The x values
+   (LP solution or the volume algorithm's average) guide a second construction (open outlets
+   in order of value).
 2. **Starts**: ratio greedy and the LP-guided plan (:mod:`siting.localsearch`); the better
    one starts the search.
 3. **Search**: iterated swap local search on every core, then, unless every limit counts
@@ -15,12 +20,8 @@ and must-use sites), on instances too large to prove:
    outlets for one dear one, the exact solve can (:func:`siting.localsearch.merge_search`).
    Under counts alone the search has the whole time.
 
-If the first LP cannot finish in its share of the time (dense instances such as Máximo's San
-Francisco and Brooklyn), the volume algorithm approaches the LP bound from above for a tenth
-of the limit (:func:`siting.bounds.volume_bound`; every step's bound is valid, the last is
-within a few tenths of a percent of the LP's on those instances); if a later round of row
-generation cannot finish, the last finished round's (valid, weaker) bound is kept. The total
-reachable weight caps every bound.
+If a later round of row generation cannot finish, the last finished round's (valid, weaker)
+bound is kept. The total reachable weight caps every bound.
 The status is ``optimal`` only when the plan meets the bound within ``mip_gap``.
 """
 
@@ -29,7 +30,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, ClassVar
 
-from siting.bounds import lp_bound, volume_bound
+from siting.bounds import LpBound, lp_bound, volume_bound, volume_first
 from siting.localsearch import (
     greedy_plan,
     load_kernels,
@@ -43,13 +44,17 @@ from siting.localsearch import (
 from siting.solvers.base import SolveOptions, Solver, SolveResult, Status
 
 if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
+
     from siting.model import SitingModel
     from siting.problem import SitingProblem
 
 __all__ = ["HeuristicSolver", "greedy_plan", "supports_greedy"]
 
 SUPPORT = 1e-6  # LP value above which an outlet joins the restricted exact solve
-VOLUME_SHARE = 0.1  # of the time limit, for the Lagrangian bound when the LP does not finish
+LP_SHARE = 0.3  # of the time limit, for the LP bound
+VOLUME_SHARE = 0.1  # of the time limit, for the volume algorithm's Lagrangian bound
 
 
 class HeuristicSolver(Solver):
@@ -68,29 +73,11 @@ class HeuristicSolver(Solver):
         started = time.perf_counter()
         limit = options.time_limit_s if options.time_limit_s is not None else 600.0
         starts = [options.warm_start if options.warm_start is not None else greedy_plan(model)]
-        relaxation = lp_bound(model, starts[0], time_limit_s=0.3 * limit, threads=options.threads)
+        relaxation, kind, solved = _relaxation(model, starts[0], limit, options.threads)
         bound, support = model.coverage_bound, None
         counted = swaps_suffice(model)  # then the search has the whole time, no exact stage
-        if relaxation is not None:
-            kind = (
-                "LP bound" if relaxation.exact else "partial LP bound (row generation unfinished)"
-            )
-            if not counted:  # the trades swaps cannot make, for the exact stage
-                support = relaxation.values[: model.num_x] > SUPPORT
-        else:  # the LP did not finish: approach its bound from above instead
-            lower = 0.0 if starts[0] is None else model.objective_of(starts[0])
-            relaxation = volume_bound(
-                model,
-                starts[0],
-                lower=lower,
-                time_limit_s=VOLUME_SHARE * limit,
-                threads=options.threads,
-            )
-            kind = "no LP bound"
-            if relaxation is not None:
-                kind = (
-                    f"Lagrangian bound (LP unfinished; volume algorithm, {relaxation.rounds} steps)"
-                )
+        if relaxation is not None and solved and not counted:
+            support = relaxation.values[: model.num_x] > SUPPORT  # trades swaps cannot make
         if relaxation is not None:
             bound = min(bound, relaxation.value)
             starts.append(lp_guided_plan(model, relaxation.values[: model.num_x]))
@@ -120,3 +107,28 @@ class HeuristicSolver(Solver):
         search = "iterated search (every limit a count)" if counted else "merge search"
         message = f"LP-guided and greedy starts, {search}; {kind}, gap {100 * gap:.4f} %"
         return SolveResult(status, values, objective, bound, self.name, runtime, message)
+
+
+def _relaxation(
+    model: SitingModel, start: NDArray[np.bool_] | None, limit: float, threads: int | None
+) -> tuple[LpBound | None, str, bool]:
+    """A bound near the LP's, what it is, and whether it came with an LP solution.
+
+    The volume algorithm goes first where it is the quicker (:func:`siting.bounds.volume_first`)
+    and takes over when the LP does not finish in its share; its x values are an average of
+    inner solutions, not an LP solution.
+    """
+    if not volume_first(model, start):
+        relaxation = lp_bound(model, start, time_limit_s=LP_SHARE * limit, threads=threads)
+        if relaxation is not None:
+            kind = (
+                "LP bound" if relaxation.exact else "partial LP bound (row generation unfinished)"
+            )
+            return relaxation, kind, True
+    lower = 0.0 if start is None else model.objective_of(start)
+    relaxation = volume_bound(
+        model, start, lower=lower, time_limit_s=VOLUME_SHARE * limit, threads=threads
+    )
+    if relaxation is None:
+        return None, "no LP bound", False
+    return relaxation, f"Lagrangian bound (volume algorithm, {relaxation.rounds} steps)", False
