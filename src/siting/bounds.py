@@ -431,8 +431,11 @@ class _CountLimits:
         link = np.zeros(side.shape[0], dtype=bool)  # x - z <= 0 to a site column
         link[row[on_z]] = True
         link &= (length == 2) & (upper == 0)
-        if np.any(on_z & ~link[row]) or np.any(on_z & link[row] & (side.data != -1.0)):
-            return None  # a site column in a row other than its links (its fixed cost)
+        linked = link[row]
+        if np.any(on_z & ~linked) or np.any(side.data[linked] != np.where(on_z, -1.0, 1.0)[linked]):
+            return None  # a site column in a row other than its plain links (its fixed cost)
+        if np.any(milp.col_upper[num_x : num_x + num_z] < 1):
+            return None  # a closed site
         count = ~link & (length > 0)
         coefficient = np.zeros(side.shape[0])
         first = side.indptr[:-1][count]
