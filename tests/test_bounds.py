@@ -223,3 +223,18 @@ def test_volume_goes_first_on_dense_coverage_under_counts(seed: int, p: int) -> 
     assert volume_first(model, start) == (once > 0.5)
     multi = build_model(_multi(seed))
     assert not volume_first(multi, greedy_plan(multi))
+
+
+def test_heuristic_takes_the_lp_in_the_time_the_search_leaves() -> None:
+    """The volume bound goes first on dense counts; an easy instance's search ends early and
+    the exact LP bound replaces it."""
+    import siting.solvers.heuristic  # noqa: F401  (registers the backend)
+    from siting.solvers import solve_model
+
+    model = build_model(random_pmclp(0, n=90, m=24, p=4))
+    assert volume_first(model, greedy_plan(model))
+    options = SolveOptions(time_limit_s=20, threads=1)
+    result = solve_model(model, solver="heuristic", options=options)
+    assert "after the search" in result.message
+    assert result.bound == pytest.approx(max(_full_lp(model), result.objective), rel=1e-7)
+    assert result.runtime_s < 20
