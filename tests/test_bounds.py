@@ -167,8 +167,8 @@ def test_volume_bound_is_valid_and_approaches_the_lp(seed: int, build) -> None: 
 
 @pytest.mark.parametrize("seed", range(3))
 def test_count_limits_sort_solves_the_inner_problem(seed: int) -> None:
-    """The sort over laminar counts gives the inner LP's optimum (HiGHS) for any multipliers;
-    limits that are not such counts are left to HiGHS."""
+    """The sort over laminar counts gives the inner LP's optimum (HiGHS) for any multipliers,
+    and its count-row prices certify it; limits that are not such counts are left to HiGHS."""
     rng = np.random.default_rng(seed)
     for problem in (_pmclp(seed), _counted(seed)):
         model = build_model(problem)
@@ -181,6 +181,9 @@ def test_count_limits_sort_solves_the_inner_problem(seed: int) -> None:
             chosen = counts.best(score)
             value = (weight - lam).sum() + score @ chosen
             assert value == pytest.approx(lagrangian_bound(model, lam), rel=1e-9, abs=1e-6)
+            # the count rows' prices make it weak duality, as for the LP bound
+            duals = np.concatenate([lam, counts.prices(score, model.milp.num_rows - model.num_y)])
+            assert dual_bound(model.milp, duals)[0] == pytest.approx(value, rel=1e-9, abs=1e-6)
     assert _CountLimits.of(build_model(_multi(seed))) is None  # fixed costs, a minimum count
 
 

@@ -139,8 +139,8 @@ def volume_bound(
     a valid bound, so the method can stop at any time. Steps follow an average of the inner
     problems' solutions (Polyak step toward ``lower``, a plan's objective), which also
     approximates an LP solution; the search stops when the steps have shrunk to nothing, after
-    ``max_iterations`` or at ``time_limit_s``. The best multipliers are then priced once more
-    in HiGHS, and the bound reported is weak duality with its duals (:func:`dual_bound`).
+    ``max_iterations`` or at ``time_limit_s``. The bound reported is weak duality
+    (:func:`dual_bound`) with the best multipliers and the inner problem's duals there.
     Where the outlet limits are counts over nested or disjoint sets of outlets (a p-MCLP's
     budget, counts per service, outlets per site that cannot bind), the inner problem is a
     sort; otherwise HiGHS solves it each step. On Máximo's dense city instances it ends 0.01 to
@@ -156,11 +156,10 @@ def volume_bound(
     x = np.zeros(model.num_x) if opened is None else opened[model.x_site, model.x_service]
     count = model.y_cover @ x.astype(np.float64)
     centre = np.where(count < 0.5, weight, np.where(count < 1.5, 0.5 * weight, 0.0))
-    inner = _RestrictedLp(
-        model, centre, np.zeros(model.num_y, dtype=bool), SolveOptions(threads=threads)
-    )
     counts = _CountLimits.of(model)
-    cover, transpose = inner.cover, sparse.csr_array(inner.cover.T)
+    cover = sparse.csr_array(model.y_cover, dtype=np.float64)
+    transpose = sparse.csr_array(cover.T)
+    inner = None if counts is not None else _inner_lp(model, centre, threads)
 
     def solve_inner(lam: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:
         """U(lam) and an inner solution's x."""
@@ -168,6 +167,7 @@ def volume_bound(
         if counts is not None:
             chosen = counts.best(score)
             return float(np.maximum(weight - lam, 0.0).sum() + score @ chosen), chosen
+        assert inner is not None
         inner.price(lam)
         found = inner.solve()
         if found is None:  # only an infeasible model has no inner optimum
@@ -210,15 +210,30 @@ def volume_bound(
             misses += 1
             if misses >= VOLUME_PATIENCE:
                 factor, misses = 0.66 * factor, 0
-    inner.price(centre)
-    found = inner.solve()
-    if found is None:
-        return None
+    if counts is not None:  # the sort's duals: weak duality without another solve
+        duals = np.zeros(model.milp.num_rows)
+        duals[: model.num_y] = centre
+        score = model.milp.c[: model.num_x] + transpose @ centre
+        duals[model.num_y :] = counts.prices(score, model.milp.num_rows - model.num_y)
+        value, reduced_costs = dual_bound(model.milp, duals)
+    else:
+        assert inner is not None
+        inner.price(centre)
+        found = inner.solve()
+        if found is None:
+            return None
+        value, reduced_costs = found[0], found[2]
     site = np.searchsorted(model.z_site, model.x_site)
     opened_sites = np.zeros(model.num_z)
     np.maximum.at(opened_sites, site, average)
     values = np.concatenate([average, opened_sites])
-    return LpBound(found[0], values, found[2], False, rounds, 0)
+    return LpBound(value, values, reduced_costs, False, rounds, 0)
+
+
+def _inner_lp(model: SitingModel, lam: NDArray[np.float64], threads: int | None) -> _RestrictedLp:
+    """The Lagrangian inner problem (every coverage row priced at ``lam``) in HiGHS."""
+    no_row = np.zeros(model.num_y, dtype=bool)
+    return _RestrictedLp(model, lam, no_row, SolveOptions(threads=threads))
 
 
 def lp_bound(
@@ -404,7 +419,8 @@ class _CountLimits:
 
     Holds a total count (over every outlet) and per-part counts over disjoint parts; the best
     outlets under such a laminar family of counts are found greedily (a matroid): each part's
-    best up to its count, then the best of those up to the total.
+    best up to its count, then the best of those up to the total. :meth:`prices` gives the
+    count rows' LP duals for that choice, so the bound is weak duality as for the LP.
     """
 
     def __init__(
@@ -413,8 +429,12 @@ class _CountLimits:
         part: NDArray[np.intp],
         part_cap: NDArray[np.float64],
         allowed: NDArray[np.bool_],
+        rows: NDArray[np.intp],
+        scale: NDArray[np.float64],
     ) -> None:
         self.total, self.part, self.part_cap, self.allowed = total, part, part_cap, allowed
+        # side-row index and coefficient of the total count (first) and of each part's count
+        self.rows, self.scale = rows, scale
 
     @classmethod
     def of(cls, model: SitingModel) -> _CountLimits | None:
@@ -449,34 +469,63 @@ class _CountLimits:
             return None  # minimum counts
         cap = np.floor(upper / np.where(coefficient > 0, coefficient, 1.0) + 1e-9)
         count &= cap < length  # a count that cannot bind is no limit
-        total = np.inf
+        total, total_row = np.inf, -1
         part = np.full(num_x, -1, dtype=np.intp)
         part_caps: list[float] = []
+        part_rows: list[int] = []
         for r in np.flatnonzero(count):
             columns = side.indices[side.indptr[r] : side.indptr[r + 1]]
             if len(columns) == num_x:
-                total = min(total, cap[r])
+                if cap[r] < total:
+                    total, total_row = cap[r], int(r)
             elif np.any(part[columns] >= 0):
                 return None  # overlapping counts (e.g. per service and per site)
             else:
                 part[columns] = len(part_caps)
                 part_caps.append(cap[r])
+                part_rows.append(int(r))
         allowed = milp.col_upper[:num_x] > 0
-        return cls(total, part, np.array(part_caps), allowed)
+        rows = np.array([total_row, *part_rows], dtype=np.intp)
+        scale = np.where(rows >= 0, coefficient[rows], 1.0)
+        return cls(total, part, np.array(part_caps), allowed, rows, scale)
 
     def best(self, score: NDArray[np.float64]) -> NDArray[np.float64]:
         """The best plan's x under the counts: outlets of positive score, best first."""
-        take = self.allowed & (score > 0)
+        return self._choose(score)[0].astype(np.float64)
+
+    def prices(self, score: NDArray[np.float64], num_rows: int) -> NDArray[np.float64]:
+        """Duals of the ``num_rows`` side rows that make :meth:`best` LP-optimal.
+
+        The total count's price is the best score it turns away (0 if none), each part's the
+        best score its own count turns away above that; every other row's is 0. With these,
+        each chosen outlet's reduced cost is >= 0 and every other's <= 0.
+        """
+        take, kept = self._choose(score)
+        candidates = self.allowed & (score > 0)
+        total = float(score[kept & ~take].max(initial=0.0))
+        duals = np.zeros(num_rows)
+        if self.rows[0] >= 0:
+            duals[self.rows[0]] = total / self.scale[0]
+        cut = candidates & ~kept
+        for k in range(self.part_cap.size):
+            turned_away = float(score[cut & (self.part == k)].max(initial=0.0))
+            duals[self.rows[k + 1]] = max(0.0, turned_away - total) / self.scale[k + 1]
+        return duals
+
+    def _choose(self, score: NDArray[np.float64]) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
+        """(chosen, within their part's count): positive-score outlets, best first."""
+        kept = self.allowed & (score > 0)
         if self.part_cap.size:
-            columns = np.flatnonzero(take & (self.part >= 0))
+            columns = np.flatnonzero(kept & (self.part >= 0))
             order = columns[np.lexsort((-score[columns], self.part[columns]))]
             group = self.part[order]
             start = np.searchsorted(group, group)  # first position of each part
             rank = np.arange(order.size) - start
-            take[order[rank >= self.part_cap[group]]] = False
+            kept[order[rank >= self.part_cap[group]]] = False
+        take = kept.copy()
         columns = np.flatnonzero(take)
         if columns.size > self.total:
             keep = int(self.total)
             dropped = np.argpartition(-score[columns], keep)[keep:]
             take[columns[dropped]] = False
-        return take.astype(np.float64)
+        return take, kept
