@@ -51,7 +51,7 @@ PRICED, KEPT, FREE = 0, 1, 2  # row pricing: lambda = w, explicit row, lambda = 
 FEASIBILITY = 1e-6  # coverage tolerance when checking the pricing of a row
 ROW_GENERATION_SHARE = 0.5  # keep every row (one interior-point LP) above this kept share
 VOLUME_MIX = 0.1  # largest weight of a new inner solution in the volume average
-VOLUME_PATIENCE = 20  # steps without a better bound before the step factor shrinks
+VOLUME_PATIENCE = 10  # steps without a better bound before the step factor shrinks
 
 
 @dataclass(frozen=True)
