@@ -107,9 +107,7 @@ class HeuristicSolver(Solver):
             # The search ended early (an easy instance): the LP gets the time it left.
             exact = lp_bound(model, plan, time_limit_s=left, threads=options.threads)
             if exact is not None and exact.value < bound:
-                bound = exact.value
-                kind = "LP bound" if exact.exact else "partial LP bound (row generation unfinished)"
-                kind += " after the search"
+                bound, kind = exact.value, f"{_lp_kind(exact)} after the search"
         bound = max(bound, objective)
         gap = (bound - objective) / max(abs(objective), 1.0)
         status = Status.OPTIMAL if gap <= tolerance else Status.FEASIBLE
@@ -131,10 +129,7 @@ def _relaxation(
     if not volume_first(model, start):
         relaxation = lp_bound(model, start, time_limit_s=LP_SHARE * limit, threads=threads)
         if relaxation is not None:
-            kind = (
-                "LP bound" if relaxation.exact else "partial LP bound (row generation unfinished)"
-            )
-            return relaxation, kind, True
+            return relaxation, _lp_kind(relaxation), True
     lower = 0.0 if start is None else model.objective_of(start)
     relaxation = volume_bound(
         model, start, lower=lower, time_limit_s=VOLUME_SHARE * limit, threads=threads
@@ -142,3 +137,8 @@ def _relaxation(
     if relaxation is None:
         return None, "no LP bound", False
     return relaxation, f"Lagrangian bound (volume algorithm, {relaxation.rounds} steps)", False
+
+
+def _lp_kind(relaxation: LpBound) -> str:
+    """What an LP bound is, for the message."""
+    return "LP bound" if relaxation.exact else "partial LP bound (row generation unfinished)"
