@@ -117,8 +117,7 @@ def dual_bound(
 def lagrangian_bound(model: SitingModel, multipliers: NDArray[np.float64]) -> float:
     """A valid upper bound from coverage-row multipliers (clipped to ``[0, w]``; see module)."""
     lam = np.clip(multipliers, 0.0, model.y_weight)
-    lp = _RestrictedLp(model, lam, np.zeros(model.num_y, dtype=bool), SolveOptions())
-    found = lp.solve()
+    found = _inner_lp(model, lam, None).solve()
     if found is None:
         return float(model.coverage_bound + np.maximum(model.milp.c[: model.num_x], 0).sum())
     return found[0]
@@ -153,8 +152,7 @@ def volume_bound(
     started = time.perf_counter()
     deadline = np.inf if time_limit_s is None else started + time_limit_s
     weight = model.milp.c[model.num_x + model.num_z :][: model.num_y]
-    x = np.zeros(model.num_x) if opened is None else opened[model.x_site, model.x_service]
-    count = model.y_cover @ x.astype(np.float64)
+    count = _times_covered(model, opened)
     centre = np.where(count < 0.5, weight, np.where(count < 1.5, 0.5 * weight, 0.0))
     counts = _CountLimits.of(model)
     cover = sparse.csr_array(model.y_cover, dtype=np.float64)
@@ -163,8 +161,8 @@ def volume_bound(
 
     def solve_inner(lam: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:
         """U(lam) and an inner solution's x."""
-        score = model.milp.c[: model.num_x] + transpose @ lam
         if counts is not None:
+            score = model.milp.c[: model.num_x] + transpose @ lam
             chosen = counts.best(score)
             return float(np.maximum(weight - lam, 0.0).sum() + score @ chosen), chosen
         assert inner is not None
@@ -295,12 +293,17 @@ def _pricing(model: SitingModel, opened: NDArray[np.bool_] | None) -> NDArray[np
     """Each coverage row's first pricing in :func:`lp_bound` (every row kept when it is dense)."""
     pricing = np.full(model.num_y, KEPT)
     if _relaxable(model):
-        x = np.zeros(model.num_x) if opened is None else opened[model.x_site, model.x_service]
-        count = model.y_cover @ x.astype(np.float64)
+        count = _times_covered(model, opened)
         pricing = np.where(count < 0.5, PRICED, np.where(count < 1.5, KEPT, FREE))
         if np.count_nonzero(pricing == KEPT) > ROW_GENERATION_SHARE * model.num_y:
             pricing[:] = KEPT
     return pricing
+
+
+def _times_covered(model: SitingModel, opened: NDArray[np.bool_] | None) -> NDArray[np.float64]:
+    """How many of the plan's outlets cover each coverage row (``opened`` None: no outlet)."""
+    x = np.zeros(model.num_x) if opened is None else opened[model.x_site, model.x_service]
+    return np.asarray(model.y_cover @ x.astype(np.float64))
 
 
 def _relaxable(model: SitingModel) -> bool:
