@@ -514,6 +514,7 @@ def iterated_local_search(
     pool: Optima | None = None,
     patience: int = 1000,
     busy: Callable[[], bool] | None = None,
+    target: float = np.inf,
 ) -> LocalSearchResult:
     """Adaptive iterated local search; the best plan wins.
 
@@ -521,12 +522,14 @@ def iterated_local_search(
     plan (swap ``omega`` outlets: random ones, or the ones nearest a random outlet, for random
     ones or ones near those removed), searches to a local optimum and accepts it as the new
     reference when it beats a threshold between the mean and the best of recent rounds that
-    tightens over the run (:class:`_Threshold`). ``omega`` adapts so that a round ends about
+    tightens over the time limit or :data:`COOLING` x ``patience`` rounds, whichever ends
+    first (:class:`_Threshold`). ``omega`` adapts so that a round ends about
     :data:`TARGET_DISTANCE` outlets away from the reference. Local optima go to ``pool`` as
     (objective, open columns); it keeps at least the :data:`POOL_SIZE` best. The search stops
-    at the time limit, or once the rounds without a better plan number at least ``patience``
-    and as many as it took to find the best plan, unless ``busy()`` says that work beside it
-    goes on (then it searches on rather than leave its core idle).
+    at the time limit, once a plan reaches ``target`` (e.g. a bound: nothing better exists),
+    or, once the threshold has tightened, when the rounds without a better plan number at
+    least ``patience`` and as many as it took to find the best plan, unless ``busy()`` says
+    that work beside it goes on (then it searches on rather than leave its core idle).
     """
     if not searchable(model):
         return _unsearchable(model, start)
@@ -542,14 +545,14 @@ def iterated_local_search(
     size = int(reference.sum())
     if size == 0:
         return _result(state, moves, 0, started)
-    target = min(TARGET_DISTANCE, max(1, round(0.2 * size)))
-    steps = {rule: _Steps(target, size) for rule in ("random", "concentric")}
-    threshold = _Threshold(started, time_limit_s)
+    distance = min(TARGET_DISTANCE, max(1, round(0.2 * size)))
+    steps = {rule: _Steps(distance, size) for rule in ("random", "concentric")}
+    threshold = _Threshold(started, time_limit_s, COOLING * patience)
     restarts = last_improvement = 0
-    while time.perf_counter() < deadline and (
-        restarts - last_improvement < max(patience, last_improvement)
-        or (busy is not None and busy())
-    ):
+    while time.perf_counter() < deadline and best_value < target:
+        stalled = restarts - last_improvement >= max(patience, last_improvement)
+        if stalled and threshold.cooled and (busy is None or not busy()):
+            break
         restarts += 1
         rule = ("random", "concentric")[int(rng.integers(2))]
         state.perturb(rule == "concentric", steps[rule].omega)
@@ -568,6 +571,9 @@ def iterated_local_search(
             reference = state.open.copy()
         else:
             state.move_to(reference)
+    else:  # the deadline or the target ended it: settled, no search beside waits for this one
+        if busy is not None:
+            busy()
     return _result(_State(model, best_open), moves, restarts, started)
 
 
@@ -576,6 +582,12 @@ TARGET_DISTANCE = 6
 of the plan."""
 WINDOW = 30
 """Rounds between updates of the perturbation size and the acceptance threshold (gamma)."""
+COOLING = 4
+"""The acceptance threshold tightens over at most this many times the patience in rounds.
+
+Stopping on patience before it has tightened would end the search while it still wanders:
+on San Francisco p = 90 with a 60 s limit, runs stopped after 7-11 s, 0.22-0.25 % below the
+optimum, where 10 s runs end about 0.09 % below (benchmarks/FINDINGS.md)."""
 ETA_MIN = 0.1
 """Final acceptance slack: the threshold ends at 90 % of the way from mean to best."""
 POOL_SIZE = 40
@@ -608,21 +620,30 @@ class _Steps:
 
 
 class _Threshold:
-    """AILS acceptance: beat mean + (1 - eta) (recent best - mean); eta falls 1 -> 0.1."""
+    """AILS acceptance: beat mean + (1 - eta) (recent best - mean); eta falls 1 -> 0.1.
 
-    def __init__(self, started: float, time_limit_s: float) -> None:
+    Over the time limit at the pace so far, or over ``horizon`` rounds if that comes first.
+    """
+
+    def __init__(self, started: float, time_limit_s: float, horizon: float = np.inf) -> None:
         self.started, self.limit = started, max(time_limit_s, 1e-9)
+        self.horizon = horizon
         self.calls = 0
         self.eta, self.decay = 1.0, 1.0
         self.mean = 0.0
         self.ceiling = self.next_ceiling = -np.inf
+
+    @property
+    def cooled(self) -> bool:
+        """Whether the threshold has tightened all the way."""
+        return self.eta <= ETA_MIN
 
     def accept(self, value: float) -> bool:
         self.calls += 1
         if self.calls % WINDOW == 0:  # the best of the last window becomes the ceiling
             self.ceiling, self.next_ceiling = self.next_ceiling, -np.inf
             share = (time.perf_counter() - self.started) / self.limit
-            expected = self.calls / max(share, 1e-9)  # rounds by the deadline at this pace
+            expected = min(self.calls / max(share, 1e-9), self.horizon)  # rounds to go 1 -> 0.1
             self.decay = ETA_MIN ** (1.0 / max(expected, 1.0))
         self.next_ceiling = max(self.next_ceiling, value)
         self.ceiling = max(self.ceiling, value)
@@ -642,6 +663,7 @@ def merge_search(
     include: NDArray[np.bool_] | None = None,
     patience: int = MERGE_PATIENCE,
     chains: int = 1,
+    target: float = np.inf,
 ) -> LocalSearchResult:
     """Iterated local search, then an exact solve restricted to the outlets its optima used.
 
@@ -664,7 +686,8 @@ def merge_search(
     with fresh seeds, and this process does too once the stage is done. Side by side, a
     search that has gone ``patience`` rounds without a better plan goes on until all have
     (:class:`siting._fork.Quorum`), so no core idles, and an easy instance still returns
-    early. The best plan of all wins.
+    early. A search stops once its plan reaches ``target`` (e.g. a bound). The best plan of all
+    wins.
     """
     if not searchable(model):
         return _unsearchable(model, start)
@@ -679,8 +702,9 @@ def merge_search(
         time_limit_s=(search_share if exact else 1.0) * time_limit_s,
         seed=seed,
         patience=patience,
+        target=target,
     )
-    if not exact:
+    if not exact or first.objective >= target:
         return replace(first, seconds=time.perf_counter() - started)
     keep = np.zeros(model.num_x, dtype=bool)
     keep[first.columns] = True
@@ -695,14 +719,15 @@ def merge_search(
         busy = enlist()
         try:
             solved = _restricted_solves(model, keep, first, deadline, neighbours)
-            return _search_on(model, solved, deadline, seed + chains, patience, busy)
+            return _search_on(model, solved, deadline, seed + chains, patience, busy, target)
         finally:
             if busy is not None:
                 busy()  # settled, whether or not time was left to search
 
     def search(offset: int) -> Callable[[], LocalSearchResult]:
         def run() -> LocalSearchResult:
-            return _search_on(model, first, deadline, seed + chains + offset, patience, enlist())
+            busy, chain_seed = enlist(), seed + chains + offset
+            return _search_on(model, first, deadline, chain_seed, patience, busy, target)
 
         return run
 
@@ -770,13 +795,20 @@ def _search_on(
     seed: int,
     patience: int,
     busy: Callable[[], bool] | None = None,
+    target: float = np.inf,
 ) -> LocalSearchResult:
     """An iterated local search from ``found`` until ``deadline``; the better of the two."""
     left = deadline - time.perf_counter()
-    if left < MIN_SEARCH_S:
+    if left < MIN_SEARCH_S or found.objective >= target:
         return found
     searched = iterated_local_search(
-        model, found.opened, time_limit_s=left, seed=seed, patience=patience, busy=busy
+        model,
+        found.opened,
+        time_limit_s=left,
+        seed=seed,
+        patience=patience,
+        busy=busy,
+        target=target,
     )
     return searched if searched.objective > found.objective else found
 
@@ -796,6 +828,7 @@ def _search_side_by_side(
     time_limit_s: float,
     seed: int,
     patience: int,
+    target: float = np.inf,
 ) -> tuple[LocalSearchResult, Optima]:
     """``chains`` iterated local searches at once; the best plan and the pooled best optima.
 
@@ -818,6 +851,7 @@ def _search_side_by_side(
                 pool=pool,
                 patience=patience,
                 busy=enlist(),
+                target=target,
             )
             return found, sorted(pool, key=lambda entry: -entry[0])[:POOL_SIZE]
 

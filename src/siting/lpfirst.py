@@ -121,6 +121,7 @@ def solve_lp_first(
             time_limit_s=min(10.0, ils_share * limit, 0.5 * left()),
             seed=options.seed,
             patience=QUICK_PATIENCE,
+            target=bound,  # a plan at the LP bound is optimal
         )
         if searched.objective > model.objective_of(plan):
             plan = searched.opened

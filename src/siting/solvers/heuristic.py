@@ -15,11 +15,12 @@ and must-use sites), on instances too large to prove:
    in order of value).
 2. **Starts**: ratio greedy and the LP-guided plan (:mod:`siting.localsearch`); the better
    one starts the search.
-3. **Search**: iterated swap local search on every core, then, unless every limit counts
-   outlets (:func:`siting.localsearch.swaps_suffice`), an exact solve restricted to the
-   outlets its local optima used and the LP's support: swaps cannot trade several cheap
-   outlets for one dear one, the exact solve can (:func:`siting.localsearch.merge_search`).
-   Under counts alone the search has the whole time.
+3. **Search**: iterated swap local search on every core until a plan meets the bound or the
+   time is up, then, unless every limit counts outlets
+   (:func:`siting.localsearch.swaps_suffice`), an exact solve restricted to the outlets its
+   local optima used and the LP's support: swaps cannot trade several cheap outlets for one
+   dear one, the exact solve can (:func:`siting.localsearch.merge_search`). Under counts
+   alone the search has the whole time.
 
 If a later round of row generation cannot finish, the last finished round's (valid, weaker)
 bound is kept. The total reachable weight caps every bound.
@@ -89,6 +90,7 @@ class HeuristicSolver(Solver):
             return SolveResult(Status.NO_SOLUTION, None, None, None, self.name, runtime, message)
         start = max(candidates, key=model.objective_of)
         left = max(0.1, 0.95 * limit - (time.perf_counter() - started))
+        tolerance = max(options.mip_gap, 1e-9)
         plan = merge_search(
             model,
             start,
@@ -96,12 +98,12 @@ class HeuristicSolver(Solver):
             seed=options.seed,
             include=support,
             chains=search_chains(options.threads),
+            target=bound / (1 + tolerance) if bound >= 1 else bound - tolerance,  # proven
         ).opened
         if model.objective_of(start) > model.objective_of(plan):
             plan = start
         values = model.values_from_open(plan)
         objective = float(model.milp.c @ values)
-        tolerance = max(options.mip_gap, 1e-9)
         left = 0.95 * limit - (time.perf_counter() - started)
         if not solved and bound - objective > tolerance * max(abs(objective), 1.0) and left > 1:
             # The search ended early (an easy instance): the LP gets the time it left.
