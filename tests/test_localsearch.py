@@ -102,6 +102,8 @@ def test_a_search_stops_on_its_patience_only_once_its_threshold_has_tightened() 
     found = iterated_local_search(model, time_limit_s=600.0, patience=20)
     assert found.restarts >= COOLING * 20
     assert found.seconds < 60.0
+    quick = iterated_local_search(model, time_limit_s=600.0, patience=20, cool_first=False)
+    assert quick.restarts < COOLING * 20  # lpfirst's quick incumbent: patience alone
 
 
 def test_a_search_stops_once_its_plan_reaches_the_target() -> None:

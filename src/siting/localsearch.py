@@ -515,6 +515,7 @@ def iterated_local_search(
     patience: int = 1000,
     busy: Callable[[], bool] | None = None,
     target: float = np.inf,
+    cool_first: bool = True,
 ) -> LocalSearchResult:
     """Adaptive iterated local search; the best plan wins.
 
@@ -527,9 +528,10 @@ def iterated_local_search(
     :data:`TARGET_DISTANCE` outlets away from the reference. Local optima go to ``pool`` as
     (objective, open columns); it keeps at least the :data:`POOL_SIZE` best. The search stops
     at the time limit, once a plan reaches ``target`` (e.g. a bound: nothing better exists),
-    or, once the threshold has tightened, when the rounds without a better plan number at
-    least ``patience`` and as many as it took to find the best plan, unless ``busy()`` says
-    that work beside it goes on (then it searches on rather than leave its core idle).
+    or, once the threshold has tightened (at once if not ``cool_first``: a quick incumbent for
+    an exact solve), when the rounds without a better plan number at least ``patience`` and
+    as many as it took to find the best plan, unless ``busy()`` says that work beside it goes
+    on (then it searches on rather than leave its core idle).
     """
     if not searchable(model):
         return _unsearchable(model, start)
@@ -551,7 +553,8 @@ def iterated_local_search(
     restarts = last_improvement = 0
     while time.perf_counter() < deadline and best_value < target:
         stalled = restarts - last_improvement >= max(patience, last_improvement)
-        if stalled and threshold.cooled and (busy is None or not busy()):
+        settled = threshold.cooled or not cool_first
+        if stalled and settled and (busy is None or not busy()):
             break
         restarts += 1
         rule = ("random", "concentric")[int(rng.integers(2))]

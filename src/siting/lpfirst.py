@@ -122,6 +122,7 @@ def solve_lp_first(
             seed=options.seed,
             patience=QUICK_PATIENCE,
             target=bound,  # a plan at the LP bound is optimal
+            cool_first=False,
         )
         if searched.objective > model.objective_of(plan):
             plan = searched.opened
