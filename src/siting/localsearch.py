@@ -553,8 +553,8 @@ def iterated_local_search(
     restarts = last_improvement = 0
     while time.perf_counter() < deadline and best_value < target:
         stalled = restarts - last_improvement >= max(patience, last_improvement)
-        settled = threshold.cooled or not cool_first
-        if stalled and settled and (busy is None or not busy()):
+        tightened = threshold.cooled or not cool_first
+        if stalled and tightened and (busy is None or not busy()):
             break
         restarts += 1
         rule = ("random", "concentric")[int(rng.integers(2))]
@@ -803,6 +803,8 @@ def _search_on(
     """An iterated local search from ``found`` until ``deadline``; the better of the two."""
     left = deadline - time.perf_counter()
     if left < MIN_SEARCH_S or found.objective >= target:
+        if busy is not None:
+            busy()  # settled: nothing to search, no search beside waits for this one
         return found
     searched = iterated_local_search(
         model,
