@@ -11,6 +11,7 @@ from scipy import sparse
 
 from conftest import random_multi_service, random_pmclp
 from siting import Service, SitingProblem, build_model
+from siting.instances import pmclp_problem
 from siting.localsearch import (
     COOLING,
     MERGE_PATIENCE,
@@ -29,7 +30,7 @@ def _fresh_equals_incremental(model: SitingModel, state: _State) -> None:
     fresh._build_swap_matrix()
     assert state.E is not None and fresh.E is not None
     np.testing.assert_array_equal(fresh.count, state.count)
-    np.testing.assert_array_equal(fresh.owner, state.owner)
+    np.testing.assert_array_equal(fresh.covering, state.covering)
     np.testing.assert_array_equal(np.isinf(fresh.gain), state.open)
     np.testing.assert_allclose(fresh.gain[~state.open], state.gain[~state.open], atol=1e-9)
     np.testing.assert_allclose(fresh.loss[state.open], state.loss[state.open], atol=1e-9)
@@ -219,11 +220,62 @@ def test_compiled_rounds_keep_the_state_exact(seed: int) -> None:
         reference = state.open.copy()
         for round_ in range(30):
             state.perturb(concentric=round_ % 2 == 0, omega=1 + round_ % 3)
+            opened = np.zeros_like(state.model.problem.allowed)
+            opened[model.x_site[state.open], model.x_service[state.open]] = True
+            assert model.satisfies(model.values_from_open(opened))  # within every limit
             state.descend_step(1e-9)
             if round_ % 4 == 3:
                 state.move_to(reference)
                 np.testing.assert_array_equal(state.open, reference)
             _fresh_equals_incremental(model, state)
+
+
+def _line_pmclp(seed: int) -> SitingModel:
+    """150 points and 40 sites on a line, each point covered by the sites within 2 places:
+    a column shares rows with 9 of the 40, so the best swap is often with one far away."""
+    rng = np.random.default_rng(seed)
+    place = np.sort(rng.random(150)) * 40
+    cover = sparse.csr_array(np.abs(place[:, None] - np.arange(40)[None, :]) <= 2)
+    return build_model(pmclp_problem(cover, rng.integers(1, 60, 150).astype(float), 6))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_every_compiled_descent_ends_where_no_swap_improves(seed: int) -> None:
+    """Swap passes scan each open column's neighbours and the column of most gain only."""
+    model = _line_pmclp(seed)
+    state = _State(model, local_search(model).opened[model.x_site, model.x_service], seed)
+    for round_ in range(12):
+        state.perturb(concentric=round_ % 2 == 0, omega=3)
+        while not state.descend_step(1e-9)[1]:
+            pass
+        plan, value = state.open.copy(), state.objective()
+        for a in np.flatnonzero(plan):
+            for b in np.flatnonzero(~plan):
+                opened = np.zeros_like(model.problem.allowed)
+                swapped = plan.copy()
+                swapped[[a, b]] = [False, True]
+                opened[model.x_site[swapped], model.x_service[swapped]] = True
+                assert model.objective_of(opened) <= value + 1e-9
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_column_of_most_gain_is_found_after_a_swap_without_a_full_scan(seed: int) -> None:
+    model = _line_pmclp(seed)
+    state = _State(model, local_search(model).opened[model.x_site, model.x_service], seed)
+    k, rng = state.kernels, np.random.default_rng(seed)
+    swaps = state._tracked()
+    near_indptr, near_indices = state._near()
+    for _ in range(40):
+        top = int(np.argmax(state.gain))
+        top_gain = state.gain[top]
+        a = int(rng.choice(np.flatnonzero(state.open)))
+        b = int(rng.choice(np.flatnonzero(~state.open)))
+        row = swaps.slot[a]
+        k._close(a, state.arrays, state.limits, state.usage, swaps)
+        k._open(b, row, state.arrays, state.limits, state.usage, swaps)
+        near = near_indices[near_indptr[a] : near_indptr[a + 1]]
+        found = k._top_after_swap(top, top_gain, near, state.gain)
+        assert state.gain[found] == state.gain.max()
 
 
 @pytest.mark.parametrize("seed", range(6))

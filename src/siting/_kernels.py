@@ -29,7 +29,7 @@ class SearchArrays(NamedTuple):
     cx: NDArray[np.float64]  # column objective terms
     is_open: NDArray[np.bool_]
     covers: NDArray[np.int64]  # open columns covering each row
-    owner: NDArray[np.int64]
+    covering: NDArray[np.int64]  # sum of the open columns covering each row
     gain: NDArray[np.float64]
     loss: NDArray[np.float64]
 
@@ -80,14 +80,15 @@ def flip_column(
 ) -> None:
     """Open (``on``) or close ``column`` and update the search state in place.
 
-    ``count`` is the open columns covering each row, ``owner`` the one open column of rows
-    covered once (else -1), ``gain`` the weight a closed column would add (-inf when open),
-    ``loss`` the weight only an open column covers plus its objective term ``cx``, and
+    ``count`` is the open columns covering each row, ``covering`` the sum of their indices
+    (the one open column of a row covered once, found without a scan), ``gain`` the weight a
+    closed column would add (-inf when open), ``loss`` the weight only an open column covers
+    plus its objective term ``cx``, and
     ``swap[slot(a), b]`` (when ``track_swaps``) the weight only *a* covers that *b* covers
     too. Opening needs ``slot[column]`` assigned; closing leaves the slot's row at zero.
     ``usage`` follows, a site's fixed cost counted while any of its columns is open.
     """
-    y_indptr, y_indices, yt_indptr, yt_indices, w, cx, is_open, count, owner, gain, loss = arrays
+    y_indptr, y_indices, yt_indptr, yt_indices, w, cx, is_open, count, covering, gain, loss = arrays
     swap, slot = swaps.values, swaps.slot
     is_open[column] = on
     for entry in range(yt_indptr[column], yt_indptr[column + 1]):
@@ -98,36 +99,36 @@ def flip_column(
         if on:
             count[row] = before + 1
             if before == 0:  # newly covered, by column alone
-                owner[row] = column
                 loss[column] += weight
-                for k in range(start, end):
-                    gain[y_indices[k]] -= weight
                 if track_swaps:
+                    own = swap[slot[column]]
                     for k in range(start, end):
-                        swap[slot[column], y_indices[k]] += weight
+                        gain[y_indices[k]] -= weight
+                        own[y_indices[k]] += weight
+                else:
+                    for k in range(start, end):
+                        gain[y_indices[k]] -= weight
             elif before == 1:  # its single owner no longer covers it alone
-                previous = owner[row]
-                owner[row] = -1
+                previous = covering[row]
                 loss[previous] -= weight
                 if track_swaps:
+                    theirs = swap[slot[previous]]
                     for k in range(start, end):
-                        swap[slot[previous], y_indices[k]] -= weight
+                        theirs[y_indices[k]] -= weight
+            covering[row] += column
         else:
             count[row] = before - 1
+            covering[row] -= column
             if before == 1:  # uncovered again
-                owner[row] = -1
                 for k in range(start, end):
                     gain[y_indices[k]] += weight
             elif before == 2:  # the other open column now covers it alone
-                other = -1
-                for k in range(start, end):
-                    if is_open[y_indices[k]]:
-                        other = y_indices[k]
-                owner[row] = other
+                other = covering[row]
                 loss[other] += weight
                 if track_swaps:
+                    theirs = swap[slot[other]]
                     for k in range(start, end):
-                        swap[slot[other], y_indices[k]] += weight
+                        theirs[y_indices[k]] += weight
     if on:
         gain[column] = -np.inf
     else:
@@ -191,9 +192,28 @@ def addable(
 
 
 @njit(cache=True)
+def _may_open(column: int, is_open: NDArray[np.bool_], limits: Limits, usage: Usage) -> bool:
+    """:func:`addable`'s ``ok`` for one column (a call per column costs more than its loop)."""
+    s, k = limits.site[column], limits.service[column]
+    cost = limits.fit_out[column] + (0.0 if usage.site_count[s] > 0 else limits.fixed[column])
+    return (
+        not is_open[column]
+        and usage.spent[0] + cost <= limits.budget
+        and usage.site_count[s] + 1 <= limits.capacity[s]
+        and usage.site_area[s] + limits.area[column] <= limits.floor[s]
+        and usage.service_count[k] + 1 <= limits.max_new[k]
+        and usage.service_spent[k] + limits.fit_out[column] <= limits.service_budget[k]
+    )
+
+
+@njit(cache=True)
 def best_add(arrays: SearchArrays, limits: Limits, usage: Usage, tolerance: float) -> int:
     """The allowed column with the most gain (above ``tolerance``) per unit cost; -1: none."""
     is_open, gain = arrays.is_open, arrays.gain
+    if is_open.size == 0 or usage.spent[0] + limits.fit_out.min() > limits.budget:
+        return -1  # a full plan under a budget: the usual case, decided without the loop
+    if np.all(usage.service_count + 1 > limits.max_new):
+        return -1  # every service at its maximum
     cost, ok = np.empty(is_open.size), np.empty(is_open.size, dtype=np.bool_)
     addable(is_open, limits, usage, cost, ok)
     best, best_column = -np.inf, -1
@@ -458,13 +478,32 @@ def swap_pass(
                 best_column = _best_swap(a, swap[row], gain, threshold, limits, usage, True)
         if best_column < 0:
             continue
+        top_gain = gain[top] if near else 0.0
         _close(a, arrays, limits, usage, swaps)
         _open(best_column, row, arrays, limits, usage, swaps)  # b takes over a's row
         moves += 1
         fresh = False
         if near:
-            top = int(np.argmax(gain))
+            top = _top_after_swap(top, top_gain, near_a, gain)
     return moves
+
+
+@njit(cache=True)
+def _top_after_swap(
+    top: int, top_gain: float, near_a: NDArray[np.int64], gain: NDArray[np.float64]
+) -> int:
+    """The column of most gain after *a* (whose neighbours are ``near_a``) was swapped out.
+
+    Only columns sharing a row with *a* gain (its rows may be uncovered now); the others
+    keep or lose gain. So unless ``top`` (of gain ``top_gain`` before) lost gain, the new
+    top is ``top`` or one of ``near_a``: no scan of every column.
+    """
+    if gain[top] < top_gain:
+        return int(np.argmax(gain))
+    for column in near_a:
+        if gain[column] > gain[top]:
+            top = column
+    return top
 
 
 @njit(cache=True)
@@ -491,9 +530,33 @@ def seed_random(seed: int) -> None:
     np.random.seed(seed)
 
 
+PICK_DRAWS = 32
+"""Random draws :func:`_pick` tries before it counts the entries that may open."""
+
+
 @njit(cache=True)
-def _pick(allowed: NDArray[np.bool_], among: NDArray[np.int64]) -> int:
-    """A uniformly random entry of ``among`` that ``allowed`` admits; -1: none."""
+def _pick(
+    among: NDArray[np.int64],
+    leaving: int,
+    is_open: NDArray[np.bool_],
+    limits: Limits,
+    usage: Usage,
+) -> int:
+    """A uniformly random entry of ``among``, other than ``leaving``, that may open; -1: none.
+
+    A few random draws first (usually most entries may open), then, if :data:`PICK_DRAWS`
+    draws all fail, a count over :func:`addable` (one loop, not a check per entry). Both
+    are uniform.
+    """
+    if among.size == 0:
+        return -1
+    for _ in range(PICK_DRAWS):
+        column = among[np.random.randint(among.size)]
+        if column != leaving and _may_open(column, is_open, limits, usage):
+            return int(column)
+    cost, allowed = np.empty(is_open.size), np.empty(is_open.size, dtype=np.bool_)
+    addable(is_open, limits, usage, cost, allowed)
+    allowed[leaving] = False
     count = 0
     for column in among:
         if allowed[column]:
@@ -539,7 +602,6 @@ def perturb(
     else:
         leaving = np.random.permutation(open_idx)[:omega]
     near = np.random.random() < 0.5
-    cost, allowed = np.empty(is_open.size), np.empty(is_open.size, dtype=np.bool_)
     everything = np.arange(is_open.size)
     for column in leaving:
         k = limits.service[column]
@@ -547,11 +609,11 @@ def perturb(
             continue
         row = swaps.slot[column]
         _close(column, arrays, limits, usage, swaps)
-        addable(is_open, limits, usage, cost, allowed)
-        allowed[column] = False
-        chosen = _pick(allowed, neighbours_of(column, arrays)) if near else -1
+        chosen = -1
+        if near:
+            chosen = _pick(neighbours_of(column, arrays), column, is_open, limits, usage)
         if chosen < 0:
-            chosen = _pick(allowed, everything)
+            chosen = _pick(everything, column, is_open, limits, usage)
         if chosen >= 0:
             _open(chosen, row, arrays, limits, usage, swaps)
 

@@ -2,8 +2,8 @@ r"""Swap local search and adaptive iterated local search on a built model.
 
 For the max-coverage mode of :mod:`siting.model`. A plan is a set of open outlet columns (x);
 row *r* (an aggregated demand row of weight :math:`w_r`) is covered when at least one open
-column covers it. The search keeps, per row, the number of open columns covering it and its
-owner when exactly one does, and per column the exact change of a swap
+column covers it. The search keeps, per row, the number of open columns covering it and the
+sum of their indices (its owner when exactly one does), and per column the exact change of a swap
 
 .. math::
 
@@ -134,11 +134,11 @@ class _State:
         uncovered = np.where(self.count == 0, self.w, 0.0)
         self.gain = np.asarray(self.YT @ uncovered) + self.cx  # weight each column would add
         self.gain[self.open] = -np.inf  # open columns add nothing
-        self.owner = np.full(len(self.w), -1, dtype=np.int64)  # the open column of once-rows
-        once = np.flatnonzero(self.count == 1)
-        self.owner[once] = self._open_covering(once)
+        open_index = np.where(self.open, np.arange(len(self.open)), 0)
+        self.covering = np.asarray(self.Y @ open_index).round().astype(np.int64)  # sum of columns
+        once = np.flatnonzero(self.count == 1)  # covering is the one open column there
         self.loss = self.cx + np.bincount(
-            self.owner[once], weights=self.w[once], minlength=len(self.open)
+            self.covering[once], weights=self.w[once], minlength=len(self.open)
         )  # weight only the column covers, plus its own objective term
         self.E: NDArray[np.float64] | None = None  # (slots, columns), built on first use
         self.near: tuple[NDArray[np.int64], NDArray[np.int64]] | None = None  # on first use
@@ -153,7 +153,7 @@ class _State:
             self.cx,
             self.open,
             self.count,
-            self.owner,
+            self.covering,
             self.gain,
             self.loss,
         )
@@ -187,15 +187,6 @@ class _State:
         """Covered weight plus the open columns' objective terms."""
         return float(self.kernels.objective(self.w, self.count, self.cx, self.open))
 
-    def _open_covering(self, rows: NDArray[np.intp]) -> NDArray[np.int64]:
-        """For rows covered by exactly one open column: that column."""
-        block = self.Y[rows]
-        is_open = self.open[block.indices]
-        position = np.repeat(np.arange(rows.size), np.diff(block.indptr))
-        found = np.empty(rows.size, dtype=np.int64)
-        found[position[is_open]] = block.indices[is_open]
-        return found
-
     def _build_swap_matrix(self) -> None:
         """E[b, slot(a)]: weight covered only by open column a that column b also covers."""
         open_idx = np.flatnonzero(self.open)
@@ -205,7 +196,7 @@ class _State:
         once = np.flatnonzero(self.count == 1)
         rows = self.Y[once]
         S = sparse.csr_array(
-            (self.w[once], (np.arange(once.size), self.slot[self.owner[once]])),
+            (self.w[once], (np.arange(once.size), self.slot[self.covering[once]])),
             shape=(once.size, max(open_idx.size, 1)),
         )
         self.E = (sparse.csr_array(S.T) @ rows).toarray()
@@ -227,7 +218,7 @@ class _State:
         self.slot_column[free] = column
 
     def flip(self, column: int, on: bool) -> None:
-        """Open or close one column; counts, owners, gains, losses and E follow incrementally.
+        """Open or close one column; counts, covering sums, gains, losses and E follow.
 
         Only rows of ``column`` that move between uncovered, covered once and covered more
         often change anything: the gain of every column covering them, the loss of their
