@@ -274,7 +274,7 @@ def test_the_column_of_most_gain_is_found_after_a_swap_without_a_full_scan(seed:
         k._close(a, state.arrays, state.limits, state.usage, swaps)
         k._open(b, row, state.arrays, state.limits, state.usage, swaps)
         near = near_indices[near_indptr[a] : near_indptr[a + 1]]
-        found = k._top_after_swap(top, top_gain, near, state.gain)
+        found = k._top_after_swap(top, top_gain, a, near, state.gain)
         assert state.gain[found] == state.gain.max()
 
 

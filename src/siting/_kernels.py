@@ -83,10 +83,10 @@ def flip_column(
     ``count`` is the open columns covering each row, ``covering`` the sum of their indices
     (the one open column of a row covered once, found without a scan), ``gain`` the weight a
     closed column would add (-inf when open), ``loss`` the weight only an open column covers
-    plus its objective term ``cx``, and
-    ``swap[slot(a), b]`` (when ``track_swaps``) the weight only *a* covers that *b* covers
-    too. Opening needs ``slot[column]`` assigned; closing leaves the slot's row at zero.
-    ``usage`` follows, a site's fixed cost counted while any of its columns is open.
+    plus its objective term ``cx``, and ``swap[slot(a), b]`` (when ``track_swaps``) the
+    weight only *a* covers that *b* covers too. Opening needs ``slot[column]`` assigned;
+    closing leaves the slot's row at zero. ``usage`` follows, a site's fixed cost counted
+    while any of its columns is open.
     """
     y_indptr, y_indices, yt_indptr, yt_indices, w, cx, is_open, count, covering, gain, loss = arrays
     swap, slot = swaps.values, swaps.slot
@@ -484,22 +484,24 @@ def swap_pass(
         moves += 1
         fresh = False
         if near:
-            top = _top_after_swap(top, top_gain, near_a, gain)
+            top = _top_after_swap(top, top_gain, a, near_a, gain)
     return moves
 
 
 @njit(cache=True)
 def _top_after_swap(
-    top: int, top_gain: float, near_a: NDArray[np.int64], gain: NDArray[np.float64]
+    top: int, top_gain: float, a: int, near_a: NDArray[np.int64], gain: NDArray[np.float64]
 ) -> int:
-    """The column of most gain after *a* (whose neighbours are ``near_a``) was swapped out.
+    """The column of most gain after ``a`` (sharing rows with ``near_a``) was swapped out.
 
-    Only columns sharing a row with *a* gain (its rows may be uncovered now); the others
-    keep or lose gain. So unless ``top`` (of gain ``top_gain`` before) lost gain, the new
-    top is ``top`` or one of ``near_a``: no scan of every column.
+    Only ``a`` and the columns sharing a row with it gain (its rows may be uncovered now);
+    the others keep or lose gain. So unless ``top`` (of gain ``top_gain`` before) lost gain,
+    the new top is ``top``, ``a`` or one of ``near_a``: no scan of every column.
     """
     if gain[top] < top_gain:
         return int(np.argmax(gain))
+    if gain[a] > gain[top]:
+        top = a
     for column in near_a:
         if gain[column] > gain[top]:
             top = column
