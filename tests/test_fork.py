@@ -78,6 +78,20 @@ def test_no_child_outlives_a_failure_here() -> None:
     assert not multiprocessing.active_children()
 
 
+def test_a_settled_result_here_stops_the_children_at_once() -> None:
+    started = time.perf_counter()
+    results = _fork.run_side_by_side(
+        lambda: 1, [lambda: time.sleep(60) or 2], started + 60.0, settled=lambda found: found == 1
+    )
+    assert results == [1]
+    assert time.perf_counter() - started < 5.0
+    assert not multiprocessing.active_children()
+    unsettled = _fork.run_side_by_side(
+        lambda: 1, [lambda: 2], time.perf_counter() + 5.0, settled=lambda found: found == 0
+    )
+    assert unsettled == [1, 2]
+
+
 def test_a_quorum_counts_each_participant_once_across_processes() -> None:
     quorum = _fork.Quorum(3)
     first, last = quorum.member(), quorum.member()

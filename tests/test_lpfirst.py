@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import time
+from collections.abc import Callable
+
+import numpy as np
 import pytest
 
 from conftest import proven_optimum, random_multi_service, random_pmclp
 from siting import SitingProblem, build_model
-from siting.localsearch import iterated_local_search, local_search, merge_search
-from siting.lpfirst import solve_lp_first
+from siting._fork import can_fork
+from siting.localsearch import greedy_plan, iterated_local_search, local_search, merge_search
+from siting.lpfirst import _beside_a_search, solve_lp_first
 from siting.presolve import presolve_model
 from siting.results import plan_cost
-from siting.solvers import SolveOptions
+from siting.solvers import SolveOptions, SolveResult, Status
 
 
 def _multi(seed: int) -> SitingProblem:
@@ -83,3 +89,47 @@ def test_lpfirst_backend_plugs_into_pipeline(monkeypatch: pytest.MonkeyPatch) ->
         plain = siting.solve(problem, solver="highs", options=SolveOptions(time_limit_s=30))
         assert ours.status == "optimal"
         assert ours.objective == pytest.approx(plain.objective)
+
+
+def _stage(status: Status, seconds: float) -> Callable[[], SolveResult]:
+    """An exact stage that takes ``seconds`` and ends with ``status`` and no plan."""
+
+    def solve() -> SolveResult:
+        time.sleep(seconds)
+        return SolveResult(status, None, None, None, "highs", seconds)
+
+    return solve
+
+
+def test_a_search_beside_an_unfinished_exact_stage_improves_the_plan() -> None:
+    """The final MIP's tree cannot close the gap in time: the other core searches meanwhile."""
+    if not can_fork():
+        pytest.skip("no fork: nothing runs beside the exact stage")
+    model = build_model(random_pmclp(3, n=120, m=30, p=5))
+    start = greedy_plan(model)
+    assert start is not None
+    deadline = time.perf_counter() + 3.0
+    options = SolveOptions(threads=2)
+    result, plan = _beside_a_search(
+        _stage(Status.TIME_LIMIT, 0.5), model, start, np.inf, options, deadline
+    )
+    assert result.status is Status.TIME_LIMIT
+    assert plan is not None
+    assert model.objective_of(plan) == pytest.approx(proven_optimum(model))
+    assert model.objective_of(plan) > model.objective_of(start)  # greedy is not optimal here
+
+
+def test_a_proof_stops_the_search_beside_it_at_once() -> None:
+    model = build_model(random_pmclp(3, n=120, m=30, p=5))
+    started = time.perf_counter()
+    result, plan = _beside_a_search(
+        _stage(Status.OPTIMAL, 0.1),
+        model,
+        greedy_plan(model),
+        np.inf,
+        SolveOptions(threads=2),
+        started + 60.0,
+    )
+    assert result.status is Status.OPTIMAL and plan is None
+    assert time.perf_counter() - started < 5.0
+    assert not multiprocessing.active_children()

@@ -64,19 +64,27 @@ class Quorum:
 
 
 def run_side_by_side(
-    here: Callable[[], T], others: Sequence[Callable[[], T]], deadline: float
+    here: Callable[[], T],
+    others: Sequence[Callable[[], T]],
+    deadline: float,
+    settled: Callable[[T], bool] | None = None,
 ) -> list[T]:
     """Run ``here`` in this process and each of ``others`` in a forked child, at once.
 
     Returns ``here``'s result first, then those of the children that finished by
     ``deadline`` (a :func:`time.perf_counter` time) plus :data:`GRACE_S`; a child that died or
-    overran is left out. An exception raised in a child is raised here. Without fork, the
-    others run after ``here``, in this process.
+    overran is left out. An exception raised in a child is raised here. When ``settled``
+    says ``here``'s result needs no other (e.g. a proof of optimality), the children are
+    stopped at once and only that result is returned. Without fork, the others run after
+    ``here``, in this process, unless it settled the question.
     """
     if not others:
         return [here()]
     if not can_fork():
-        return [here(), *(call() for call in others)]
+        first = here()
+        if settled is not None and settled(first):
+            return [first]
+        return [first, *(call() for call in others)]
     context = multiprocessing.get_context("fork")
     children = []
     for call in others:
@@ -85,9 +93,11 @@ def run_side_by_side(
         child.start()
         sending.close()
         children.append((child, receiving))
+    stop_now = False
     try:
         results = [here()]
-        for _, receiving in children:
+        stop_now = settled is not None and settled(results[0])
+        for _, receiving in [] if stop_now else children:
             wait = max(0.0, deadline + GRACE_S - time.perf_counter())
             try:
                 if receiving.poll(wait):
@@ -100,7 +110,7 @@ def run_side_by_side(
     finally:  # also when ``here`` or a child failed: no child outlives the call
         for child, receiving in children:
             receiving.close()
-            child.join(timeout=1.0)
+            child.join(timeout=0.0 if stop_now else 1.0)
             if child.is_alive():
                 child.terminate()
                 child.join()

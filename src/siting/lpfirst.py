@@ -38,14 +38,23 @@ from siting.bounds import lp_bound
 from siting.solvers.base import SolveOptions, Solver, SolveResult, Status
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from numpy.typing import NDArray
+
     from siting.model import SitingModel
     from siting.problem import SitingProblem
+
+    SearchOutcome = tuple[SolveResult | None, NDArray[np.bool_] | None]
 
 INTEGRAL_TOL = 1e-6
 
 
 QUICK_PATIENCE = 200
 """Rounds without a better plan after which the incumbent search hands over to the MIP."""
+NO_LIMIT_S = 86_400.0
+"""How long the search beside the final MIP may run when the solve has no time limit (s); it
+stops on its patience long before."""
 
 
 def solve_lp_first(
@@ -197,16 +206,21 @@ def solve_lp_first(
             time.perf_counter() - started,
             "; ".join(stages),
         )
-    final = solve_model(
-        reduced,
-        options=SolveOptions(
-            time_limit_s=left(),
-            mip_gap=options.mip_gap,
-            warm_start=incumbent,
-            heuristic_warm_start=False,
-            threads=options.threads,
-            seed=options.seed,
-        ),
+    final_options = SolveOptions(
+        time_limit_s=left(),
+        mip_gap=options.mip_gap,
+        warm_start=incumbent,
+        heuristic_warm_start=False,
+        threads=options.threads,
+        seed=options.seed,
+    )
+    final, beside = _beside_a_search(
+        lambda: solve_model(reduced, options=final_options),
+        model,
+        incumbent,
+        bound,
+        options,
+        started + limit,
     )
     stages.append(f"reduced MIP ({reduced.num_x} cols) {final.status}")
     if final.values is not None:
@@ -214,6 +228,9 @@ def solve_lp_first(
         value = model.objective_of(candidate)
         if value > inc_value:
             incumbent, inc_value = candidate, value
+    if beside is not None and model.objective_of(beside) > inc_value:
+        incumbent, inc_value = beside, model.objective_of(beside)
+        stages.append(f"search beside it {inc_value:.0f}")
     reduced_bound = final.bound if final.bound is not None else bound
     full_bound = min(bound, max(reduced_bound, inc_value))
     proven = final.status is Status.OPTIMAL or full_bound <= inc_value + 1e-9 * max(1, inc_value)
@@ -234,21 +251,90 @@ def solve_lp_first(
 def _fallback(
     model: SitingModel, options: SolveOptions, left: float, stages: list[str], started: float
 ) -> SolveResult:
-    """Plain HiGHS branch-and-cut when the LP stage did not finish."""
+    """Plain HiGHS branch-and-cut when the LP stage did not finish, beside a search."""
     from siting.localsearch import greedy_plan
     from siting.solvers import solve_model
 
     start = options.warm_start if options.warm_start is not None else greedy_plan(model)
-    result = solve_model(
-        model, options=replace(options, time_limit_s=max(left, 1.0), warm_start=start)
+    fallback_options = replace(options, time_limit_s=max(left, 1.0), warm_start=start)
+    result, searched = _beside_a_search(
+        lambda: solve_model(model, options=fallback_options),
+        model,
+        start,
+        np.inf,
+        options,
+        time.perf_counter() + max(left, 1.0),
     )
     stages.append(f"fallback MIP {result.status}")
+    if searched is not None and (
+        result.objective is None or model.objective_of(searched) > result.objective
+    ):
+        objective = model.objective_of(searched)
+        stages.append(f"search beside it {objective:.0f}")
+        proven = result.bound is not None and result.bound <= objective + 1e-9 * max(1, objective)
+        status = Status.OPTIMAL if proven else Status.TIME_LIMIT
+        result = replace(
+            result, status=status, values=model.values_from_open(searched), objective=objective
+        )
     return replace(
         result,
         solver="lpfirst",
         runtime_s=time.perf_counter() - started,
         message="; ".join(stages),
     )
+
+
+def _beside_a_search(
+    exact: Callable[[], SolveResult],
+    model: SitingModel,
+    start: NDArray[np.bool_] | None,
+    target: float,
+    options: SolveOptions,
+    deadline: float,
+) -> tuple[SolveResult, NDArray[np.bool_] | None]:
+    """Run the ``exact`` stage here while an iterated search from ``start`` uses another core.
+
+    Where the MIP's tree cannot close the gap in time, its incumbent stays near ``start``;
+    the search (:func:`siting.localsearch.iterated_local_search`, until ``deadline``, its
+    patience or ``target``) keeps improving the plan meanwhile. A proof from the exact stage
+    stops it at once. Returns the exact stage's result and the search's plan (``None``
+    without a second core, a start, or a model the search can take).
+    """
+    from siting._fork import can_fork, run_side_by_side
+    from siting.localsearch import (
+        MERGE_PATIENCE,
+        iterated_local_search,
+        search_chains,
+        searchable,
+    )
+
+    if start is None or search_chains(options.threads) < 2 or not can_fork():
+        return exact(), None
+    if not searchable(model):
+        return exact(), None
+    deadline = min(deadline, time.perf_counter() + NO_LIMIT_S)
+
+    def solve() -> SearchOutcome:
+        return exact(), None
+
+    def search() -> SearchOutcome:
+        found = iterated_local_search(
+            model,
+            start,
+            time_limit_s=max(0.1, deadline - time.perf_counter()),
+            seed=options.seed + 1,
+            patience=MERGE_PATIENCE,
+            target=target,
+        )
+        return None, found.opened
+
+    def proven(outcome: SearchOutcome) -> bool:
+        return outcome[0] is not None and outcome[0].status is Status.OPTIMAL
+
+    (result, _), *children = run_side_by_side(solve, [search], deadline, settled=proven)
+    assert result is not None  # here is the exact stage
+    plans = [plan for _, plan in children if plan is not None]
+    return result, plans[0] if plans else None
 
 
 class LpFirstSolver(Solver):
