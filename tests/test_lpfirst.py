@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from conftest import proven_optimum, random_multi_service, random_pmclp
-from siting import SitingProblem, build_model
+from siting import SitingProblem, build_model, lpfirst
 from siting._fork import can_fork
 from siting.localsearch import greedy_plan, iterated_local_search, local_search, merge_search
 from siting.lpfirst import _beside_a_search, solve_lp_first
@@ -133,3 +133,15 @@ def test_a_proof_stops_the_search_beside_it_at_once() -> None:
     assert result.status is Status.OPTIMAL and plan is None
     assert time.perf_counter() - started < 5.0
     assert not multiprocessing.active_children()
+
+
+def test_when_the_lp_does_not_finish_the_volume_bound_and_a_search_stand_in(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    model = presolve_model(build_model(random_pmclp(2, n=150, m=40, p=5)))
+    monkeypatch.setattr(lpfirst, "lp_bound", lambda *args, **kwargs: None)
+    result = solve_lp_first(model, SolveOptions(time_limit_s=5))
+    optimum = proven_optimum(model)
+    assert "LP unfinished" in result.message and "volume bound" in result.message
+    assert result.objective == pytest.approx(optimum)
+    assert result.bound is not None and result.bound >= optimum - 1e-6

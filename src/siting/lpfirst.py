@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
-from siting.bounds import lp_bound
+from siting.bounds import lp_bound, volume_bound
 from siting.solvers.base import SolveOptions, Solver, SolveResult, Status
 
 if TYPE_CHECKING:
@@ -52,6 +52,9 @@ INTEGRAL_TOL = 1e-6
 
 QUICK_PATIENCE = 200
 """Rounds without a better plan after which the incumbent search hands over to the MIP."""
+VOLUME_SHARE = 0.2
+"""Of the time left when the LP did not finish, for the volume algorithm's bound (its
+multipliers price the columns for fixing as the LP's duals would, a little less tightly)."""
 NO_LIMIT_S = 86_400.0
 """How long the search beside the final MIP may run when the solve has no time limit (s); it
 stops on its patience long before."""
@@ -93,7 +96,19 @@ def solve_lp_first(
     lp_status = "unfinished" if relaxation is None else "optimal" if relaxation.exact else "partial"
     stages.append(f"LP {lp_status} {time.perf_counter() - started:.2f}s")
     if relaxation is None:
-        return _fallback(model, options, left(), stages, started)
+        volume = None
+        if greedy is not None:  # a bound near the LP's, for the answer (fixing gains nothing)
+            volume = volume_bound(
+                model,
+                greedy,
+                lower=model.objective_of(greedy),
+                time_limit_s=VOLUME_SHARE * left(),
+                threads=options.threads,
+            )
+        if volume is not None:
+            stages.append(f"volume bound ({volume.rounds} steps)")
+        bound = np.inf if volume is None else volume.value
+        return _fallback(model, options, left(), stages, started, bound)
     v, bound, d = relaxation.values, relaxation.value, relaxation.reduced_costs
     integral_objective = bool(np.all(milp.c == np.round(milp.c)))
 
@@ -249,9 +264,17 @@ def solve_lp_first(
 
 
 def _fallback(
-    model: SitingModel, options: SolveOptions, left: float, stages: list[str], started: float
+    model: SitingModel,
+    options: SolveOptions,
+    left: float,
+    stages: list[str],
+    started: float,
+    bound: float = np.inf,
 ) -> SolveResult:
-    """Plain HiGHS branch-and-cut when the LP stage did not finish, beside a search."""
+    """Plain HiGHS branch-and-cut when the LP stage did not finish, beside a search.
+
+    ``bound``, a valid bound from elsewhere (the volume algorithm's), caps the MIP's.
+    """
     from siting.localsearch import greedy_plan
     from siting.solvers import solve_model
 
@@ -271,11 +294,14 @@ def _fallback(
     ):
         objective = model.objective_of(searched)
         stages.append(f"search beside it {objective:.0f}")
-        proven = result.bound is not None and result.bound <= objective + 1e-9 * max(1, objective)
+        result = replace(result, values=model.values_from_open(searched), objective=objective)
+    if result.objective is not None and result.status is not Status.OPTIMAL:
+        objective = result.objective
+        capped = min(bound, np.inf if result.bound is None else result.bound)
+        capped = max(capped, objective)
+        proven = capped <= objective + 1e-9 * max(1.0, abs(objective))
         status = Status.OPTIMAL if proven else Status.TIME_LIMIT
-        result = replace(
-            result, status=status, values=model.values_from_open(searched), objective=objective
-        )
+        result = replace(result, status=status, bound=None if np.isinf(capped) else capped)
     return replace(
         result,
         solver="lpfirst",
@@ -358,7 +384,11 @@ class LpFirstSolver(Solver):
         """Presolve, LP first, map the plan back to ``model``'s columns."""
         from siting.presolve import presolve_model
 
+        started = time.perf_counter()
         reduced = presolve_model(model)
+        if options.time_limit_s is not None:  # the presolve counts against the limit
+            spent = time.perf_counter() - started
+            options = replace(options, time_limit_s=max(0.1, options.time_limit_s - spent))
         result = solve_lp_first(reduced, options)
         if result.values is None or reduced is model:
             return result
