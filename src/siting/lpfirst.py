@@ -96,19 +96,24 @@ def solve_lp_first(
     lp_status = "unfinished" if relaxation is None else "optimal" if relaxation.exact else "partial"
     stages.append(f"LP {lp_status} {time.perf_counter() - started:.2f}s")
     if relaxation is None:
-        volume = None
-        if greedy is not None:  # a bound near the LP's, for the answer (fixing gains nothing)
-            volume = volume_bound(
-                model,
-                greedy,
-                lower=model.objective_of(greedy),
-                time_limit_s=VOLUME_SHARE * left(),
-                threads=options.threads,
-            )
-        if volume is not None:
-            stages.append(f"volume bound ({volume.rounds} steps)")
-        bound = np.inf if volume is None else volume.value
-        return _fallback(model, options, left(), stages, started, bound)
+
+        def volume() -> float:
+            """A bound near the LP's, for the answer (its prices would fix almost nothing)."""
+            found = None
+            if greedy is not None:
+                found = volume_bound(
+                    model,
+                    greedy,
+                    lower=model.objective_of(greedy),
+                    time_limit_s=VOLUME_SHARE * left(),
+                    threads=options.threads,
+                )
+            if found is None:
+                return np.inf
+            stages.append(f"volume bound ({found.rounds} steps)")
+            return found.value
+
+        return _fallback(model, options, left(), stages, started, volume)
     v, bound, d = relaxation.values, relaxation.value, relaxation.reduced_costs
     integral_objective = bool(np.all(milp.c == np.round(milp.c)))
 
@@ -269,45 +274,55 @@ def _fallback(
     left: float,
     stages: list[str],
     started: float,
-    bound: float = np.inf,
+    bound_first: Callable[[], float] | None = None,
 ) -> SolveResult:
     """Plain HiGHS branch-and-cut when the LP stage did not finish, beside a search.
 
-    ``bound``, a valid bound from elsewhere (the volume algorithm's), caps the MIP's.
+    ``bound_first``, run before the MIP (the search beside starts at once), gives a valid
+    bound from elsewhere (the volume algorithm's) that caps the MIP's.
     """
     from siting.localsearch import greedy_plan
     from siting.solvers import solve_model
 
     start = options.warm_start if options.warm_start is not None else greedy_plan(model)
-    fallback_options = replace(options, time_limit_s=max(left, 1.0), warm_start=start)
-    result, searched = _beside_a_search(
-        lambda: solve_model(model, options=fallback_options),
-        model,
-        start,
-        np.inf,
-        options,
-        time.perf_counter() + max(left, 1.0),
-    )
+    deadline = time.perf_counter() + max(left, 1.0)
+
+    def exact() -> SolveResult:
+        bound = np.inf if bound_first is None else bound_first()
+        left_now = max(deadline - time.perf_counter(), 1.0)
+        result = solve_model(
+            model, options=replace(options, time_limit_s=left_now, warm_start=start)
+        )
+        return _capped(result, bound)
+
+    result, searched = _beside_a_search(exact, model, start, np.inf, options, deadline)
     stages.append(f"fallback MIP {result.status}")
     if searched is not None and (
         result.objective is None or model.objective_of(searched) > result.objective
     ):
         objective = model.objective_of(searched)
         stages.append(f"search beside it {objective:.0f}")
-        result = replace(result, values=model.values_from_open(searched), objective=objective)
-    if result.objective is not None and result.status is not Status.OPTIMAL:
-        objective = result.objective
-        capped = min(bound, np.inf if result.bound is None else result.bound)
-        capped = max(capped, objective)
-        proven = capped <= objective + 1e-9 * max(1.0, abs(objective))
-        status = Status.OPTIMAL if proven else Status.TIME_LIMIT
-        result = replace(result, status=status, bound=None if np.isinf(capped) else capped)
+        searched_result = replace(
+            result, values=model.values_from_open(searched), objective=objective
+        )
+        result = _capped(searched_result, np.inf)
     return replace(
         result,
         solver="lpfirst",
         runtime_s=time.perf_counter() - started,
         message="; ".join(stages),
     )
+
+
+def _capped(result: SolveResult, bound: float) -> SolveResult:
+    """``result`` with its bound capped by ``bound`` (valid) and its status proven if they meet."""
+    if result.objective is None or result.status is Status.OPTIMAL:
+        return result
+    objective = result.objective
+    capped = max(min(bound, np.inf if result.bound is None else result.bound), objective)
+    proven = capped <= objective + 1e-9 * max(1.0, abs(objective))
+    status = Status.OPTIMAL if proven else Status.TIME_LIMIT
+    return replace(result, status=status, bound=None if np.isinf(capped) else capped)
 
 
 def _beside_a_search(
