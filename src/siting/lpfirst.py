@@ -18,9 +18,13 @@ its time on a degenerate simplex root. :func:`solve_lp_first` instead
    least one unit when the objective is integral) keeps its value in every better plan. The
    multipliers are the LP's row duals (:func:`siting.bounds.dual_bound`), clipped to valid
    signs, so the bound and the fixings are rigorous whatever the solver's tolerances;
-5. solves the reduced MIP with HiGHS, warm-started with the incumbent, for the time left. Its
+5. solves the reduced MIP with HiGHS, warm-started with the incumbent, for the time left,
+   while an iterated search improves the incumbent on another core (a proof stops it). Its
    bound is valid for the full model once combined with the incumbent:
    :math:`z^* \le \max(B_\text{reduced}, z_\text{inc})`.
+
+When the LP does not finish, plain HiGHS gets the time left, beside the same search, and its
+bound is capped by the volume algorithm's (:func:`siting.bounds.volume_bound`).
 
 The result is a :class:`~siting.solvers.SolveResult` for the model passed in, with the status,
 objective, bound and a ``message`` that records each stage.
