@@ -57,8 +57,8 @@ INTEGRAL_TOL = 1e-6
 QUICK_PATIENCE = 200
 """Rounds without a better plan after which the incumbent search hands over to the MIP."""
 VOLUME_SHARE = 0.2
-"""Of the time left when the LP did not finish, for the volume algorithm's bound (its
-multipliers price the columns for fixing as the LP's duals would, a little less tightly)."""
+"""Of the time left when the LP did not finish, for the volume algorithm's bound, which caps
+the bound the fallback MIP reports (its prices would fix almost no column on dense cities)."""
 NO_LIMIT_S = 86_400.0
 """How long the search beside the final MIP may run when the solve has no time limit (s); it
 stops on its patience long before."""
