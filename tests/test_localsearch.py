@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from numpy.typing import NDArray
 from scipy import sparse
 
 from conftest import random_multi_service, random_pmclp
@@ -39,6 +40,13 @@ def _fresh_equals_incremental(model: SitingModel, state: _State) -> None:
     assert not state.E[state.slot_column < 0].any()  # free slots hold nothing
     for kept, rebuilt in zip(state.usage, fresh.usage, strict=True):  # counts, areas, spending
         np.testing.assert_allclose(kept, rebuilt, atol=1e-6)
+
+
+def _opened(model: SitingModel, columns: NDArray[np.bool_]) -> NDArray[np.bool_]:
+    """The (m, K) plan whose open x columns are ``columns``."""
+    opened = np.zeros_like(model.problem.allowed)
+    opened[model.x_site[columns], model.x_service[columns]] = True
+    return opened
 
 
 def _enumerated_optimum(model: SitingModel, p: int) -> float:
@@ -186,8 +194,7 @@ def test_local_optimum_under_limits_has_no_better_feasible_swap(seed: int) -> No
         for b in np.flatnonzero(~plan):
             swapped = plan.copy()
             swapped[[a, b]] = [False, True]
-            opened = np.zeros_like(found.opened)
-            opened[model.x_site[swapped], model.x_service[swapped]] = True
+            opened = _opened(model, swapped)
             if model.satisfies(model.values_from_open(opened)):
                 assert model.objective_of(opened) <= found.objective + 1e-9
 
@@ -220,8 +227,7 @@ def test_compiled_rounds_keep_the_state_exact(seed: int) -> None:
         reference = state.open.copy()
         for round_ in range(30):
             state.perturb(concentric=round_ % 2 == 0, omega=1 + round_ % 3)
-            opened = np.zeros_like(state.model.problem.allowed)
-            opened[model.x_site[state.open], model.x_service[state.open]] = True
+            opened = _opened(model, state.open)
             assert model.satisfies(model.values_from_open(opened))  # within every limit
             state.descend_step(1e-9)
             if round_ % 4 == 3:
@@ -251,11 +257,9 @@ def test_every_compiled_descent_ends_where_no_swap_improves(seed: int) -> None:
         plan, value = state.open.copy(), state.objective()
         for a in np.flatnonzero(plan):
             for b in np.flatnonzero(~plan):
-                opened = np.zeros_like(model.problem.allowed)
                 swapped = plan.copy()
                 swapped[[a, b]] = [False, True]
-                opened[model.x_site[swapped], model.x_service[swapped]] = True
-                assert model.objective_of(opened) <= value + 1e-9
+                assert model.objective_of(_opened(model, swapped)) <= value + 1e-9
 
 
 @pytest.mark.parametrize("seed", range(4))

@@ -353,9 +353,9 @@ def _beside_a_search(
         searchable,
     )
 
-    if start is None or search_chains(options.threads) < 2 or not can_fork():
+    if start is None or not can_fork() or search_chains(options.threads) < 2:
         return exact(), None
-    if not searchable(model):
+    if not searchable(model):  # questions the swap search does not take
         return exact(), None
     deadline = min(deadline, time.perf_counter() + NO_LIMIT_S)
 
