@@ -5,6 +5,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import time
+from collections.abc import Callable
 
 import pytest
 
@@ -90,6 +91,34 @@ def test_a_settled_result_here_stops_the_children_at_once() -> None:
         lambda: 1, [lambda: 2], time.perf_counter() + 5.0, settled=lambda found: found == 0
     )
     assert unsettled == [1, 2]
+
+
+def test_a_helper_works_until_here_is_done_and_reports_back() -> None:
+    def here() -> str:
+        time.sleep(0.5)
+        return "relaxed"
+
+    def helper(done: Callable[[], bool]) -> tuple[int, int]:
+        rounds = 0
+        while not done():  # the helper learns when here is done, and stops
+            rounds += 1
+            time.sleep(0.01)
+        return os.getpid(), rounds
+
+    started = time.perf_counter()
+    result, helped = _fork.run_with_helper(here, helper, started + 60.0)
+    assert result == "relaxed"
+    assert helped is not None
+    pid, rounds = helped
+    assert pid != os.getpid()
+    assert rounds >= 10  # it worked all the while here slept
+    assert time.perf_counter() - started < 5.0
+    assert not multiprocessing.active_children()
+
+
+def test_without_fork_no_helper_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_fork, "can_fork", lambda: False)
+    assert _fork.run_with_helper(lambda: 1, lambda done: 2, time.perf_counter() + 5.0) == (1, None)
 
 
 def test_a_quorum_counts_each_participant_once_across_processes() -> None:

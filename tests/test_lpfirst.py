@@ -145,3 +145,41 @@ def test_when_the_lp_does_not_finish_the_volume_bound_and_a_search_stand_in(
     assert "LP unfinished" in result.message and "volume bound" in result.message
     assert result.objective == pytest.approx(optimum)
     assert result.bound is not None and result.bound >= optimum - 1e-6
+
+
+def test_a_search_beside_a_slow_lp_starts_the_later_stages(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The LP keeps one core busy: the other searches, and its plan becomes the start."""
+    if not can_fork():
+        pytest.skip("no fork: nothing runs beside the LP")
+    model = build_model(random_pmclp(3, n=120, m=30, p=5))
+    greedy = greedy_plan(model)
+    assert greedy is not None
+    real_bound = lpfirst.lp_bound
+
+    def slow_lp(*args: object, **kwargs: object) -> object:
+        time.sleep(1.0)
+        return real_bound(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(lpfirst, "lp_bound", slow_lp)
+    started = time.perf_counter()
+    bound, plan = lpfirst._lp_beside_a_search(model, greedy, SolveOptions(threads=2), 30.0)
+    assert time.perf_counter() - started < 10.0  # the search stops with the LP
+    assert bound is not None and plan is not None
+    optimum = proven_optimum(model)
+    assert model.objective_of(plan) == pytest.approx(optimum)  # greedy is not optimal here
+    assert model.objective_of(greedy) < optimum
+    assert bound.value >= optimum - 1e-6
+    result = solve_lp_first(model, SolveOptions(time_limit_s=30, threads=2))
+    assert "search beside the LP" in result.message
+    assert result.status is Status.OPTIMAL
+    assert result.objective == pytest.approx(optimum)
+
+
+def test_with_one_thread_the_lp_runs_alone() -> None:
+    model = build_model(random_pmclp(3, n=120, m=30, p=5))
+    bound, plan = lpfirst._lp_beside_a_search(
+        model, greedy_plan(model), SolveOptions(threads=1), 30.0
+    )
+    assert bound is not None and plan is None

@@ -14,9 +14,10 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection
-from typing import TypeVar
+from typing import TypeVar, cast
 
 T = TypeVar("T")
+U = TypeVar("U")
 
 GRACE_S = 10.0
 """Seconds a child may run past the deadline before it is stopped and its result dropped."""
@@ -115,6 +116,32 @@ def run_side_by_side(
                 child.terminate()
                 child.join()
     return results
+
+
+def run_with_helper(
+    here: Callable[[], T], helper: Callable[[Callable[[], bool]], U], deadline: float
+) -> tuple[T, U | None]:
+    """Run ``here`` in this process and ``helper(done)`` in a forked child, at once.
+
+    ``done()`` turns True once ``here`` has returned (or raised); the helper should then return
+    soon with what it has. Its result comes back with ``here``'s; None without fork (the
+    helper does not run) or when the child died or overran ``deadline`` plus :data:`GRACE_S`.
+    """
+    if not can_fork():
+        return here(), None
+    finished = multiprocessing.get_context("fork").RawValue("b", 0)
+
+    def signalling() -> object:
+        try:
+            return here()
+        finally:
+            finished.value = 1
+
+    def helping() -> object:
+        return helper(lambda: bool(finished.value))
+
+    first, *rest = run_side_by_side(signalling, [helping], deadline)
+    return cast("T", first), cast("U", rest[0]) if rest else None
 
 
 def _run_child(call: Callable[[], T], sending: Connection) -> None:

@@ -507,6 +507,7 @@ def iterated_local_search(
     busy: Callable[[], bool] | None = None,
     target: float = np.inf,
     cool_first: bool = True,
+    stop: Callable[[], bool] | None = None,
 ) -> LocalSearchResult:
     """Adaptive iterated local search; the best plan wins.
 
@@ -522,7 +523,8 @@ def iterated_local_search(
     or, once the threshold has tightened (at once if not ``cool_first``: a quick incumbent for
     an exact solve), when the rounds without a better plan number at least ``patience`` and
     as many as it took to find the best plan, unless ``busy()`` says that work beside it goes
-    on (then it searches on rather than leave its core idle).
+    on (then it searches on rather than leave its core idle). It also stops once ``stop()``
+    says so (read between descent passes), e.g. when the work it ran beside is done.
     """
     if not searchable(model):
         return _unsearchable(model, start)
@@ -532,7 +534,8 @@ def iterated_local_search(
     rng = np.random.default_rng(seed)
     plan = _start_plan(model, start)
     state = _State(model, plan[model.x_site, model.x_service], seed=seed)
-    moves = _descend(state, deadline, 100_000)
+    stopped = stop if stop is not None else lambda: False
+    moves = _descend(state, deadline, 100_000, stopped)
     best_open, best_value = state.open.copy(), state.objective()
     reference = best_open.copy()
     size = int(reference.sum())
@@ -542,7 +545,7 @@ def iterated_local_search(
     steps = {rule: _Steps(distance, size) for rule in ("random", "concentric")}
     threshold = _Threshold(started, time_limit_s, COOLING * patience)
     restarts = last_improvement = 0
-    while time.perf_counter() < deadline and best_value < target:
+    while time.perf_counter() < deadline and best_value < target and not stopped():
         stalled = restarts - last_improvement >= max(patience, last_improvement)
         tightened = threshold.cooled or not cool_first
         if stalled and tightened and (busy is None or not busy()):
@@ -565,7 +568,7 @@ def iterated_local_search(
             reference = state.open.copy()
         else:
             state.move_to(reference)
-    else:  # the deadline or the target ended it: settled, no search beside waits for this one
+    else:  # the deadline, the target or stop() ended it: settled, none beside waits for this
         if busy is not None:
             busy()
     return _result(_State(model, best_open), moves, restarts, started)
@@ -890,16 +893,19 @@ def _neighbours(
     return keep
 
 
-def _descend(state: _State, deadline: float, max_moves: int) -> int:
+def _descend(
+    state: _State, deadline: float, max_moves: int, stop: Callable[[], bool] | None = None
+) -> int:
     """Add moves while any helps, then first-improvement swap passes to a local optimum.
 
     A pass visits the open columns in random order and replaces each by the closed column
     that improves the plan most, if any; it stops after a pass without a move (a local
-    optimum of the whole swap neighbourhood). The clock is read between passes.
+    optimum of the whole swap neighbourhood). The clock and ``stop()`` are read between passes.
     """
     tolerance = EPS * max(1.0, abs(state.objective()))
     moves = 0
-    while moves < max_moves and time.perf_counter() < deadline:
+    stopped = stop if stop is not None else lambda: False
+    while moves < max_moves and time.perf_counter() < deadline and not stopped():
         made, settled = state.descend_step(tolerance)
         moves += made
         if settled:

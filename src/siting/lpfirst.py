@@ -6,11 +6,12 @@ its time on a degenerate simplex root. :func:`solve_lp_first` instead
 1. solves the LP relaxation (:func:`siting.bounds.lp_bound`: the interior-point method with
    crossover on dense p-MCLP models, several times faster than dual simplex there; row
    generation from the greedy plan on large sparse multi-service models, where the full LP
-   does not finish);
+   does not finish), while an iterated search from the greedy plan uses another core;
 2. stops with a proof when the LP optimum is integral in the outlet and site columns;
-3. otherwise builds an incumbent: greedy improved by iterated local search
-   (:mod:`siting.localsearch`), then the MIP restricted to the columns in the LP's support plus
-   that plan's, warm-started and time-boxed, then polished by swap local search;
+3. otherwise builds an incumbent: the better of greedy and that search's plan, improved by
+   iterated local search (:mod:`siting.localsearch`), then the MIP restricted to the columns
+   in the LP's support plus that plan's, warm-started and time-boxed, then polished by swap
+   local search;
 4. fixes columns by reduced cost. For any row multipliers :math:`\pi` of the right signs,
    weak duality gives :math:`z(v) \le U(\pi) = \sum_r \pi_r b_r + \sum_j \max(0, d_j)` with
    :math:`d = c - A^\top\pi`, and forcing column *j* against the sign of :math:`d_j` lowers the
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
 
     from numpy.typing import NDArray
 
+    from siting.bounds import LpBound
     from siting.model import SitingModel
     from siting.problem import SitingProblem
 
@@ -60,8 +62,8 @@ VOLUME_SHARE = 0.2
 """Of the time left when the LP did not finish, for the volume algorithm's bound, which caps
 the bound the fallback MIP reports (its prices would fix almost no column on dense cities)."""
 NO_LIMIT_S = 86_400.0
-"""How long the search beside the final MIP may run when the solve has no time limit (s); it
-stops on its patience long before."""
+"""How long a search beside the LP or the final MIP may run when the solve has no time limit
+(s); it stops on its patience or with the LP long before."""
 
 
 def solve_lp_first(
@@ -94,11 +96,17 @@ def solve_lp_first(
     n_int = model.num_x + model.num_z
     stages: list[str] = []
     greedy = greedy_plan(model)
-    relaxation = lp_bound(
-        model, greedy, time_limit_s=max(lp_share * left(), 1.0), threads=options.threads
+    relaxation, searched_beside = _lp_beside_a_search(
+        model, greedy, options, max(lp_share * left(), 1.0)
     )
     lp_status = "unfinished" if relaxation is None else "optimal" if relaxation.exact else "partial"
     stages.append(f"LP {lp_status} {time.perf_counter() - started:.2f}s")
+    if searched_beside is not None and model.objective_of(searched_beside) > (
+        -np.inf if greedy is None else model.objective_of(greedy)
+    ):
+        stages.append(f"search beside the LP {model.objective_of(searched_beside):.0f}")
+        greedy = searched_beside  # the better start for every later stage
+        options = replace(options, warm_start=searched_beside)
     if relaxation is None:
 
         def volume() -> float:
@@ -329,6 +337,58 @@ def _capped(result: SolveResult, bound: float) -> SolveResult:
     return replace(result, status=status, bound=None if np.isinf(capped) else capped)
 
 
+def _second_core(
+    model: SitingModel, start: NDArray[np.bool_] | None, options: SolveOptions
+) -> bool:
+    """Whether a swap search from ``start`` can run beside this process (fork, 2 threads)."""
+    from siting._fork import can_fork
+    from siting.localsearch import search_chains, searchable
+
+    return (
+        start is not None
+        and can_fork()
+        and search_chains(options.threads) >= 2
+        and searchable(model)  # questions the swap search does not take
+    )
+
+
+def _lp_beside_a_search(
+    model: SitingModel, start: NDArray[np.bool_] | None, options: SolveOptions, limit: float
+) -> tuple[LpBound | None, NDArray[np.bool_] | None]:
+    """The LP relaxation here (``limit`` s) while an iterated search from ``start`` runs beside it.
+
+    The LP (interior point or row generation) keeps one core busy; the search uses the other
+    until the LP is done, and its best plan comes back to start the stages after the LP.
+    Returns the LP bound (None if unfinished) and the search's plan (None without
+    :func:`_second_core`).
+    """
+    from siting._fork import run_with_helper
+    from siting.localsearch import iterated_local_search
+
+    def relax() -> LpBound | None:
+        return lp_bound(model, start, time_limit_s=limit, threads=options.threads)
+
+    if not _second_core(model, start, options):
+        return relax(), None
+
+    searching = min(limit, NO_LIMIT_S)
+
+    def search(done: Callable[[], bool]) -> NDArray[np.bool_]:
+        found = iterated_local_search(  # tightens as quickly as the search after the LP
+            model,
+            start,
+            time_limit_s=searching,
+            seed=options.seed + 2,
+            patience=QUICK_PATIENCE,
+            busy=lambda: not done(),  # past its patience, it searches on while the LP runs
+            cool_first=False,
+            stop=done,
+        )
+        return found.opened
+
+    return run_with_helper(relax, search, time.perf_counter() + searching)
+
+
 def _beside_a_search(
     exact: Callable[[], SolveResult],
     model: SitingModel,
@@ -345,17 +405,10 @@ def _beside_a_search(
     stops it at once. Returns the exact stage's result and the search's plan (``None``
     without a second core, a start, or a model the search can take).
     """
-    from siting._fork import can_fork, run_side_by_side
-    from siting.localsearch import (
-        MERGE_PATIENCE,
-        iterated_local_search,
-        search_chains,
-        searchable,
-    )
+    from siting._fork import run_side_by_side
+    from siting.localsearch import MERGE_PATIENCE, iterated_local_search
 
-    if start is None or not can_fork() or search_chains(options.threads) < 2:
-        return exact(), None
-    if not searchable(model):  # questions the swap search does not take
+    if not _second_core(model, start, options):
         return exact(), None
     deadline = min(deadline, time.perf_counter() + NO_LIMIT_S)
 
