@@ -78,7 +78,8 @@ def solve_lp_first(
     The LP stage may use ``lp_share`` of the time limit; if it does not finish, plain HiGHS
     branch-and-cut (greedy warm start) gets the rest, so the result is never worse than the
     greedy plan. When the LP is fractional, iterated local search gets ``ils_share`` of the
-    limit (at most 10 s) to improve the greedy incumbent before the restricted MIP.
+    limit (at most 10 s) to improve the incumbent (greedy's plan, or the better one the search
+    beside the LP found) before the restricted MIP.
     """
     from siting.localsearch import greedy_plan, iterated_local_search, load_kernels, local_search
     from siting.presolve import _drop_columns, reducible
@@ -95,28 +96,33 @@ def solve_lp_first(
     milp = model.milp
     n_int = model.num_x + model.num_z
     stages: list[str] = []
-    greedy = greedy_plan(model)
+    start = greedy_plan(model)  # None when greedy cannot meet the minimum counts
     relaxation, searched_beside = _lp_beside_a_search(
-        model, greedy, options, max(lp_share * left(), 1.0)
+        model, start, options, max(lp_share * left(), 1.0)
     )
     lp_status = "unfinished" if relaxation is None else "optimal" if relaxation.exact else "partial"
     stages.append(f"LP {lp_status} {time.perf_counter() - started:.2f}s")
-    if searched_beside is not None and model.objective_of(searched_beside) > (
-        -np.inf if greedy is None else model.objective_of(greedy)
+    if (
+        searched_beside is not None
+        and start is not None
+        and model.objective_of(searched_beside) > model.objective_of(start)
     ):
         stages.append(f"search beside the LP {model.objective_of(searched_beside):.0f}")
-        greedy = searched_beside  # the better start for every later stage
-        options = replace(options, warm_start=searched_beside)
+        start = searched_beside  # the better start for every later stage
+        if options.warm_start is None or model.objective_of(start) > model.objective_of(
+            options.warm_start
+        ):
+            options = replace(options, warm_start=start)  # the fallback's start
     if relaxation is None:
 
         def volume() -> float:
             """A bound near the LP's, for the answer (its prices would fix almost nothing)."""
             found = None
-            if greedy is not None:
+            if start is not None:
                 found = volume_bound(
                     model,
-                    greedy,
-                    lower=model.objective_of(greedy),
+                    start,
+                    lower=model.objective_of(start),
                     time_limit_s=VOLUME_SHARE * left(),
                     threads=options.threads,
                 )
@@ -150,9 +156,9 @@ def solve_lp_first(
 
     if not reducible(model):  # staged, circle, shares, targets: no column restriction
         return _fallback(model, options, left(), stages, started)
-    # Incumbent: greedy and iterated local search, the MIP restricted to the LP support, then
-    # local search again.
-    plan = greedy
+    # Incumbent: the start and iterated local search, the MIP restricted to the LP support,
+    # then local search again.
+    plan = start
     if plan is None:  # greedy cannot meet the minimum counts: let branch-and-cut find a plan
         return _fallback(model, options, left(), stages, started)
     if ils_share > 0 and left() > 2.0:
