@@ -109,10 +109,14 @@ def solve_lp_first(
     ):
         stages.append(f"search beside the LP {model.objective_of(searched_beside):.0f}")
         start = searched_beside  # the better start for every later stage
-        if options.warm_start is None or model.objective_of(start) > model.objective_of(
-            options.warm_start
-        ):
-            options = replace(options, warm_start=start)  # the fallback's start
+    else:
+        searched_beside = None  # it found nothing better than greedy
+    fallback_start = options.warm_start  # plain HiGHS's: the user's, unless the search beat it
+    if fallback_start is None or (
+        searched_beside is not None
+        and model.objective_of(searched_beside) > model.objective_of(fallback_start)
+    ):
+        fallback_start = start
     if relaxation is None:
 
         def volume() -> float:
@@ -131,7 +135,7 @@ def solve_lp_first(
             stages.append(f"volume bound ({found.rounds} steps)")
             return found.value
 
-        return _fallback(model, options, left(), stages, started, volume)
+        return _fallback(model, options, fallback_start, left(), stages, started, volume)
     v, bound, d = relaxation.values, relaxation.value, relaxation.reduced_costs
     integral_objective = bool(np.all(milp.c == np.round(milp.c)))
 
@@ -155,12 +159,12 @@ def solve_lp_first(
             )
 
     if not reducible(model):  # staged, circle, shares, targets: no column restriction
-        return _fallback(model, options, left(), stages, started)
+        return _fallback(model, options, fallback_start, left(), stages, started)
     # Incumbent: the start and iterated local search, the MIP restricted to the LP support,
     # then local search again.
     plan = start
     if plan is None:  # greedy cannot meet the minimum counts: let branch-and-cut find a plan
-        return _fallback(model, options, left(), stages, started)
+        return _fallback(model, options, fallback_start, left(), stages, started)
     if ils_share > 0 and left() > 2.0:
         searched = iterated_local_search(  # a quick incumbent: the MIP does the rest
             model,
@@ -289,20 +293,19 @@ def solve_lp_first(
 def _fallback(
     model: SitingModel,
     options: SolveOptions,
+    start: NDArray[np.bool_] | None,
     left: float,
     stages: list[str],
     started: float,
     bound_first: Callable[[], float] | None = None,
 ) -> SolveResult:
-    """Plain HiGHS branch-and-cut when the LP stage did not finish, beside a search.
+    """Plain HiGHS branch-and-cut from ``start`` when the LP stage did not finish, beside a search.
 
     ``bound_first``, run before the MIP (the search beside starts at once), gives a valid
     bound from elsewhere (the volume algorithm's) that caps the MIP's.
     """
-    from siting.localsearch import greedy_plan
     from siting.solvers import solve_model
 
-    start = options.warm_start if options.warm_start is not None else greedy_plan(model)
     deadline = time.perf_counter() + max(left, 1.0)
 
     def exact() -> SolveResult:
