@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import tempfile
 import threading
 import time
@@ -316,4 +317,21 @@ def environment() -> dict[str, Any]:
             versions[package] = version(package)
         except Exception:
             versions[package] = None
-    return {"cpus": os.cpu_count(), "versions": versions}
+    return {"cpus": os.cpu_count(), "versions": versions, "commit": _commit()}
+
+
+def _commit() -> str | None:
+    """The git commit of the ``siting`` that runs (``+`` when it has uncommitted changes)."""
+    source = Path(siting.__file__).resolve().parent
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=source, capture_output=True, text=True
+        )
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "."], cwd=source, capture_output=True, text=True
+        )
+    except OSError:  # no git
+        return None
+    if head.returncode != 0:
+        return None
+    return head.stdout.strip() + ("+" if dirty.stdout.strip() else "")

@@ -137,7 +137,7 @@ def suite_table(rows: list[dict[str, Any]]) -> list[str]:
 
 
 def spopt_table(best: dict[tuple[str, str, str], dict[str, Any]]) -> list[str]:
-    """One row per instance: the fastest proven siting method against spopt + CBC / HiGHS.
+    """One row per instance: the fastest proven siting method (any) against spopt + CBC / HiGHS.
 
     Times are end to end after the raw data is in memory (coverage, build, solve, ...); the
     ratios are given in wall seconds and in CPU seconds (robust to the shared machine's load).
@@ -151,9 +151,9 @@ def spopt_table(best: dict[tuple[str, str, str], dict[str, Any]]) -> list[str]:
     cases = sorted({(k[0], k[1]) for k in best if k[2].startswith("spopt")})
     for suite, params in cases:
         ours = [
-            best[(suite, params, m)]
-            for m in ("lpfirst", "highs+presolve", "highs")
-            if (suite, params, m) in best and "phases" in best[(suite, params, m)]
+            r
+            for (s, p, m), r in best.items()
+            if (s, p) == (suite, params) and not m.startswith("spopt") and "phases" in r
         ]
         if not ours:
             continue
@@ -284,8 +284,11 @@ def write_report(paths: list[Path], out: Path, *, intro: str = "") -> None:
     lines += [
         f"{len(records)} runs from {', '.join(p.name for p in paths)}; "
         f"CPUs: {records[0].get('cpus') if records else '?'}; 1-min load average during runs: "
-        f"{min(loads, default=0):.1f} to {max(loads, default=0):.1f} (a shared machine: read "
-        "ratios, not absolute seconds). Versions: " + "; ".join(sorted(envs)),
+        f"{min(loads, default=0):.1f} to {max(loads, default=0):.1f} (a run's own processes "
+        "count; above the number of CPUs, other jobs shared them). Versions: "
+        + "; ".join(sorted(envs))
+        + ". siting commits: "
+        + ", ".join(sorted({str(r.get("commit", "not recorded")) for r in records})),
         "",
         "*prep* = reading the files or computing coverage (KD-tree) and aggregating; "
         "*end-to-end* = everything after the raw data is in memory (coverage, build, presolve, "
