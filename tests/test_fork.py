@@ -116,18 +116,6 @@ def test_a_helper_works_until_here_is_done_and_reports_back() -> None:
     assert not multiprocessing.active_children()
 
 
-def test_a_settled_result_stops_the_helper_at_once() -> None:
-    def helper(done: Callable[[], bool]) -> int:
-        time.sleep(60.0)  # deaf to done(): only stopping the child ends it
-        return 2
-
-    started = time.perf_counter()
-    result = _fork.run_with_helper(lambda: 1, helper, started + 60.0, settled=lambda r: r == 1)
-    assert result == (1, None)
-    assert time.perf_counter() - started < 5.0
-    assert not multiprocessing.active_children()
-
-
 def test_without_fork_no_helper_runs(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_fork, "can_fork", lambda: False)
     assert _fork.run_with_helper(lambda: 1, lambda done: 2, time.perf_counter() + 5.0) == (1, None)

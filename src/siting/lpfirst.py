@@ -86,6 +86,7 @@ def solve_lp_first(
     from siting.solvers import solve_model
 
     options = options or SolveOptions()
+    load_kernels()  # a first compilation does not eat the time limit
     started = time.perf_counter()
     limit = np.inf if options.time_limit_s is None else float(options.time_limit_s)
 
@@ -138,7 +139,8 @@ def solve_lp_first(
     v, bound, d = relaxation.values, relaxation.value, relaxation.reduced_costs
     integral_objective = bool(np.all(milp.c == np.round(milp.c)))
 
-    if _integral(relaxation, n_int):
+    frac = (v[:n_int] > INTEGRAL_TOL) & (v[:n_int] < 1 - INTEGRAL_TOL)
+    if not frac.any():
         opened = model.open_matrix(v)
         values = model.values_from_open(opened)
         objective = float(milp.c @ values)
@@ -158,11 +160,6 @@ def solve_lp_first(
 
     if not reducible(model):  # staged, circle, shares, targets: no column restriction
         return _fallback(model, options, fallback_start, left(), stages, started)
-    # The searches' compiled loops load only now (an integral LP needs none), off the clock as
-    # the searches' own clocks are: a first compilation after installation takes about 20 s.
-    loading = time.perf_counter()
-    load_kernels()
-    started += time.perf_counter() - loading
     # Incumbent: the start and iterated local search, the MIP restricted to the LP support,
     # then local search again.
     plan = start
@@ -398,17 +395,7 @@ def _lp_beside_a_search(
         )
         return found.opened
 
-    def answered(relaxation: LpBound | None) -> bool:
-        """An integral LP answers the question: the search's plan is not needed."""
-        return relaxation is not None and _integral(relaxation, model.num_x + model.num_z)
-
-    return run_with_helper(relax, search, time.perf_counter() + searching, answered)
-
-
-def _integral(relaxation: LpBound, n_int: int) -> bool:
-    """Whether the LP solution's first ``n_int`` columns (outlets and sites) are all 0 or 1."""
-    v = relaxation.values[:n_int]
-    return not np.any((v > INTEGRAL_TOL) & (v < 1 - INTEGRAL_TOL))
+    return run_with_helper(relax, search, time.perf_counter() + searching)
 
 
 def _beside_a_search(
