@@ -29,7 +29,8 @@ run --suite synthetic --only 0 1 2 3 --methods highs lpfirst heuristic --time-li
     --results "$R/synthetic.jsonl"
 run --suite synthetic --only 4 5 --methods highs heuristic lpfirst --time-limit 120 --kill-after 1500 \
     --results "$R/synthetic.jsonl"
-"$PY" benchmarks/report.py "$R"/*.jsonl --intro benchmarks/FINDINGS.md --out benchmarks/REPORT.md
+# SUMMARY.md is written by hand from the tables: check its figures against the new ones
+"$PY" benchmarks/report.py "$R"/*.jsonl --intro benchmarks/SUMMARY.md --out benchmarks/REPORT.md
 # Máximo beside the recorded CPLEX and AILS-PR trajectories (the intro is the report's own head)
 sed '/^| instance /,$d' benchmarks/REPORT-maximo.md > "$R/maximo-intro.md"
 "$PY" benchmarks/maximo_reference.py "$R/maximo.jsonl" --intro "$R/maximo-intro.md" \
