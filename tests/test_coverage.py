@@ -5,6 +5,7 @@ import pytest
 from scipy import sparse
 
 from siting.coverage import (
+    _csr_from_pairs,
     aggregate_rows,
     keep_columns,
     pattern,
@@ -87,3 +88,19 @@ def test_aggregate_rows_survives_a_hash_collision(monkeypatch):
     dense = np.array([[1, 0, 1], [0, 1, 1], [1, 0, 1], [1, 1, 0]], bool)
     unique, _summed, group = aggregate_rows(sparse.csr_array(dense), np.ones(4))
     assert unique.shape[0] == 3 and np.array_equal(unique.toarray()[group], dense)
+
+
+def test_aggregate_rows_puts_shorter_rows_first():
+    dense = np.array([[1, 1, 1], [1, 0, 0], [0, 1, 1], [1, 0, 0], [0, 0, 0]], bool)
+    unique, _summed, group = aggregate_rows(sparse.csr_array(dense), np.ones(5))
+    assert list(np.diff(unique.indptr)) == [0, 1, 2, 3]
+    assert list(group) == [3, 1, 2, 1, 0]
+
+
+def test_pairs_become_sorted_csr_and_repeated_pairs_are_refused():
+    rows, cols = np.array([1, 0, 0, 2]), np.array([0, 2, 1, 1])
+    walk = _csr_from_pairs(rows, cols, np.array([0.0, 5.0, 3.0, 9.0]), (3, 3), limit=6.0)
+    assert walk.has_sorted_indices and walk.nnz == 3  # 9 m is over the limit, 0 m is kept
+    assert list(walk.indices) == [1, 2, 0] and list(walk.data) == [3.0, 5.0, 0.0]
+    with pytest.raises(ValueError, match=r"^1 \(row, column\) pair"):
+        _csr_from_pairs(np.array([0, 0]), np.array([1, 1]), np.ones(2), (1, 2), limit=6.0)
