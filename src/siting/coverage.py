@@ -129,7 +129,7 @@ def _csr_from_pairs(
     """
     keep = values <= limit * (1 + 1e-12)
     coo = sparse.coo_array((values[keep], (rows[keep], cols[keep].astype(np.int32))), shape=shape)
-    matrix = sparse.csr_array(coo.tocsr())  # sums repeated pairs: there must be none
+    matrix = coo.tocsr()  # sums repeated pairs: there must be none
     if matrix.nnz != coo.nnz:
         message = f"{coo.nnz - matrix.nnz} (row, column) pair(s) given more than once"
         raise ValueError(message)
@@ -363,7 +363,7 @@ def aggregate_rows(
     order = np.lexsort((hashes[first], np.diff(matrix.indptr)[first]))  # shortest rows first
     rank = np.empty_like(order)
     rank[order] = np.arange(len(order))
-    representative, group = first[order], rank[group.reshape(-1)]
+    representative, group = first[order], rank[group]
     if not _same_rows(matrix, representative[group]):
         representative, group = _exact_groups(matrix)
     unique = pattern(matrix[representative])

@@ -507,7 +507,7 @@ def iterated_local_search(
     busy: Callable[[], bool] | None = None,
     target: float = np.inf,
     cool_first: bool = True,
-    stop: Callable[[], bool] | None = None,
+    stop: Callable[[], bool] = lambda: False,
 ) -> LocalSearchResult:
     """Adaptive iterated local search; the best plan wins.
 
@@ -524,7 +524,8 @@ def iterated_local_search(
     an exact solve), when the rounds without a better plan number at least ``patience`` and
     as many as it took to find the best plan, unless ``busy()`` says that work beside it goes
     on (then it searches on rather than leave its core idle). It also stops once ``stop()``
-    says so (read between descent passes), e.g. when the work it ran beside is done.
+    says so (read between rounds and between the passes of its first descent), e.g. when the
+    work it ran beside is done.
     """
     if not searchable(model):
         return _unsearchable(model, start)
@@ -534,8 +535,7 @@ def iterated_local_search(
     rng = np.random.default_rng(seed)
     plan = _start_plan(model, start)
     state = _State(model, plan[model.x_site, model.x_service], seed=seed)
-    stopped = stop if stop is not None else lambda: False
-    moves = _descend(state, deadline, 100_000, stopped)
+    moves = _descend(state, deadline, 100_000, stop)
     best_open, best_value = state.open.copy(), state.objective()
     reference = best_open.copy()
     size = int(reference.sum())
@@ -545,7 +545,7 @@ def iterated_local_search(
     steps = {rule: _Steps(distance, size) for rule in ("random", "concentric")}
     threshold = _Threshold(started, time_limit_s, COOLING * patience)
     restarts = last_improvement = 0
-    while time.perf_counter() < deadline and best_value < target and not stopped():
+    while time.perf_counter() < deadline and best_value < target and not stop():
         stalled = restarts - last_improvement >= max(patience, last_improvement)
         tightened = threshold.cooled or not cool_first
         if stalled and tightened and (busy is None or not busy()):
@@ -894,7 +894,7 @@ def _neighbours(
 
 
 def _descend(
-    state: _State, deadline: float, max_moves: int, stop: Callable[[], bool] | None = None
+    state: _State, deadline: float, max_moves: int, stop: Callable[[], bool] = lambda: False
 ) -> int:
     """Add moves while any helps, then first-improvement swap passes to a local optimum.
 
@@ -904,8 +904,7 @@ def _descend(
     """
     tolerance = EPS * max(1.0, abs(state.objective()))
     moves = 0
-    stopped = stop if stop is not None else lambda: False
-    while moves < max_moves and time.perf_counter() < deadline and not stopped():
+    while moves < max_moves and time.perf_counter() < deadline and not stop():
         made, settled = state.descend_step(tolerance)
         moves += made
         if settled:
