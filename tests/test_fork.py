@@ -116,6 +116,19 @@ def test_a_helper_works_until_here_is_done_and_reports_back() -> None:
     assert not multiprocessing.active_children()
 
 
+def test_a_settled_answer_stops_the_helper_at_once() -> None:
+    started = time.perf_counter()
+    result, helped = _fork.run_with_helper(
+        lambda: "proven",
+        lambda done: time.sleep(60) or 2,  # a helper that would not look at done()
+        started + 60.0,
+        settled=lambda found: found == "proven",
+    )
+    assert (result, helped) == ("proven", None)
+    assert time.perf_counter() - started < 5.0
+    assert not multiprocessing.active_children()
+
+
 def test_without_fork_no_helper_runs(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_fork, "can_fork", lambda: False)
     assert _fork.run_with_helper(lambda: 1, lambda done: 2, time.perf_counter() + 5.0) == (1, None)

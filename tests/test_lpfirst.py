@@ -6,14 +6,13 @@ import multiprocessing
 import time
 from collections.abc import Callable
 
-import numpy as np
 import pytest
 
 from conftest import proven_optimum, random_multi_service, random_pmclp
 from siting import SitingProblem, build_model, lpfirst
 from siting._fork import can_fork
 from siting.localsearch import greedy_plan, iterated_local_search, local_search, merge_search
-from siting.lpfirst import _beside_a_search, solve_lp_first
+from siting.lpfirst import _beside_a_search, _proven, solve_lp_first
 from siting.presolve import presolve_model
 from siting.results import plan_cost
 from siting.solvers import SolveOptions, SolveResult, Status
@@ -111,7 +110,7 @@ def test_a_search_beside_an_unfinished_exact_stage_improves_the_plan() -> None:
     deadline = time.perf_counter() + 3.0
     options = SolveOptions(threads=2)
     result, plan = _beside_a_search(
-        _stage(Status.TIME_LIMIT, 0.5), model, start, np.inf, options, deadline
+        _stage(Status.TIME_LIMIT, 0.5), model, start, options, deadline, settled=_proven
     )
     assert result.status is Status.TIME_LIMIT
     assert plan is not None
@@ -126,9 +125,9 @@ def test_a_proof_stops_the_search_beside_it_at_once() -> None:
         _stage(Status.OPTIMAL, 0.1),
         model,
         greedy_plan(model),
-        np.inf,
         SolveOptions(threads=2),
         started + 60.0,
+        settled=_proven,
     )
     assert result.status is Status.OPTIMAL and plan is None
     assert time.perf_counter() - started < 5.0
@@ -164,7 +163,14 @@ def test_a_search_beside_a_slow_lp_starts_the_later_stages(
 
     monkeypatch.setattr(lpfirst, "lp_bound", slow_lp)
     started = time.perf_counter()
-    bound, plan = lpfirst._lp_beside_a_search(model, greedy, SolveOptions(threads=2), 30.0)
+    bound, plan = _beside_a_search(
+        lambda: lpfirst.lp_bound(model, greedy, time_limit_s=30.0),
+        model,
+        greedy,
+        SolveOptions(threads=2),
+        started + 30.0,
+        quick=True,
+    )
     assert time.perf_counter() - started < 10.0  # the search stops with the LP
     assert bound is not None and plan is not None
     optimum = proven_optimum(model)
@@ -179,7 +185,13 @@ def test_a_search_beside_a_slow_lp_starts_the_later_stages(
 
 def test_with_one_thread_the_lp_runs_alone() -> None:
     model = build_model(random_pmclp(3, n=120, m=30, p=5))
-    bound, plan = lpfirst._lp_beside_a_search(
-        model, greedy_plan(model), SolveOptions(threads=1), 30.0
+    greedy = greedy_plan(model)
+    bound, plan = _beside_a_search(
+        lambda: lpfirst.lp_bound(model, greedy, time_limit_s=30.0),
+        model,
+        greedy,
+        SolveOptions(threads=1),
+        time.perf_counter() + 30.0,
+        quick=True,
     )
     assert bound is not None and plan is None

@@ -119,13 +119,17 @@ def run_side_by_side(
 
 
 def run_with_helper(
-    here: Callable[[], T], helper: Callable[[Callable[[], bool]], U], deadline: float
+    here: Callable[[], T],
+    helper: Callable[[Callable[[], bool]], U],
+    deadline: float,
+    settled: Callable[[T], bool] | None = None,
 ) -> tuple[T, U | None]:
     """Run ``here`` in this process and ``helper(done)`` in a forked child, at once.
 
     ``done()`` turns True once ``here`` has returned (or raised); the helper should then return
     soon with what it has. Its result comes back with ``here``'s; None without fork (the
-    helper does not run) or when the child died or overran ``deadline`` plus :data:`GRACE_S`.
+    helper does not run), when the child died or overran ``deadline`` plus :data:`GRACE_S`,
+    or when ``settled`` says ``here``'s result needs no other (the child is stopped at once).
     """
     if not can_fork():
         return here(), None
@@ -140,7 +144,10 @@ def run_with_helper(
     def helping() -> object:
         return helper(lambda: bool(finished.value))
 
-    first, *rest = run_side_by_side(signalling, [helping], deadline)
+    def answered(result: object) -> bool:
+        return settled is not None and settled(cast("T", result))
+
+    first, *rest = run_side_by_side(signalling, [helping], deadline, answered)
     return cast("T", first), cast("U", rest[0]) if rest else None
 
 

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, TypeVar
 
 import numpy as np
 
@@ -47,11 +47,10 @@ if TYPE_CHECKING:
 
     from numpy.typing import NDArray
 
-    from siting.bounds import LpBound
     from siting.model import SitingModel
     from siting.problem import SitingProblem
 
-    SearchOutcome = tuple[SolveResult | None, NDArray[np.bool_] | None]
+T = TypeVar("T")
 
 INTEGRAL_TOL = 1e-6
 
@@ -97,8 +96,14 @@ def solve_lp_first(
     n_int = model.num_x + model.num_z
     stages: list[str] = []
     start = greedy_plan(model)  # None when greedy cannot meet the minimum counts
-    relaxation, searched_beside = _lp_beside_a_search(
-        model, start, options, max(lp_share * left(), 1.0)
+    lp_limit = max(lp_share * left(), 1.0)
+    relaxation, searched_beside = _beside_a_search(
+        lambda: lp_bound(model, start, time_limit_s=lp_limit, threads=options.threads),
+        model,
+        start,
+        options,
+        time.perf_counter() + lp_limit,
+        quick=True,
     )
     lp_status = "unfinished" if relaxation is None else "optimal" if relaxation.exact else "partial"
     stages.append(f"LP {lp_status} {time.perf_counter() - started:.2f}s")
@@ -260,9 +265,10 @@ def solve_lp_first(
         lambda: solve_model(reduced, options=final_options),
         model,
         incumbent,
-        bound,
         options,
         started + limit,
+        target=bound,
+        settled=_proven,
     )
     stages.append(f"reduced MIP ({reduced.num_x} cols) {final.status}")
     if final.values is not None:
@@ -316,7 +322,7 @@ def _fallback(
         )
         return _capped(result, bound)
 
-    result, searched = _beside_a_search(exact, model, start, np.inf, options, deadline)
+    result, searched = _beside_a_search(exact, model, start, options, deadline, settled=_proven)
     stages.append(f"fallback MIP {result.status}")
     if searched is not None and (
         result.objective is None or model.objective_of(searched) > result.objective
@@ -361,87 +367,54 @@ def _second_core(
     )
 
 
-def _lp_beside_a_search(
-    model: SitingModel, start: NDArray[np.bool_] | None, options: SolveOptions, limit: float
-) -> tuple[LpBound | None, NDArray[np.bool_] | None]:
-    """The LP relaxation here (``limit`` s) while an iterated search from ``start`` runs beside it.
-
-    The LP (interior point or row generation) keeps one core busy; the search uses the other
-    until the LP is done, and its best plan comes back to start the stages after the LP.
-    Returns the LP bound (None if unfinished) and the search's plan (None without
-    :func:`_second_core`).
-    """
-    from siting._fork import run_with_helper
-    from siting.localsearch import iterated_local_search
-
-    def relax() -> LpBound | None:
-        return lp_bound(model, start, time_limit_s=limit, threads=options.threads)
-
-    if not _second_core(model, start, options):
-        return relax(), None
-
-    searching = min(limit, NO_LIMIT_S)
-
-    def search(done: Callable[[], bool]) -> NDArray[np.bool_]:
-        found = iterated_local_search(  # tightens as quickly as the search after the LP
-            model,
-            start,
-            time_limit_s=searching,
-            seed=options.seed + 2,
-            patience=QUICK_PATIENCE,
-            busy=lambda: not done(),  # past its patience, it searches on while the LP runs
-            cool_first=False,
-            stop=done,
-        )
-        return found.opened
-
-    return run_with_helper(relax, search, time.perf_counter() + searching)
-
-
 def _beside_a_search(
-    exact: Callable[[], SolveResult],
+    stage: Callable[[], T],
     model: SitingModel,
     start: NDArray[np.bool_] | None,
-    target: float,
     options: SolveOptions,
     deadline: float,
-) -> tuple[SolveResult, NDArray[np.bool_] | None]:
-    """Run the ``exact`` stage here while an iterated search from ``start`` uses another core.
+    *,
+    quick: bool = False,
+    target: float = np.inf,
+    settled: Callable[[T], bool] | None = None,
+) -> tuple[T, NDArray[np.bool_] | None]:
+    """Run ``stage`` (the LP or a MIP) here while a search from ``start`` uses another core.
 
-    Where the MIP's tree cannot close the gap in time, its incumbent stays near ``start``;
-    the search (:func:`siting.localsearch.iterated_local_search`, until ``deadline``, its
-    patience or ``target``) keeps improving the plan meanwhile. A proof from the exact stage
-    stops it at once. Returns the exact stage's result and the search's plan (``None``
-    without a second core, a start, or a model the search can take).
+    The stage keeps one core busy; the search (:func:`siting.localsearch.iterated_local_search`)
+    improves the plan on the other until the stage is done, ``deadline``, or a plan reaches
+    ``target``; past its patience it searches on rather than leave its core idle. ``quick``:
+    a search whose plan starts the later stages (short patience, tightening at once), as
+    beside the LP. When ``settled`` says the stage's result needs no plan (a proof), the
+    search is stopped at once. Returns the stage's result and the search's plan (None
+    without :func:`_second_core`, or when stopped).
     """
-    from siting._fork import run_side_by_side
+    from siting._fork import run_with_helper
     from siting.localsearch import MERGE_PATIENCE, iterated_local_search
 
     if not _second_core(model, start, options):
-        return exact(), None
+        return stage(), None
     deadline = min(deadline, time.perf_counter() + NO_LIMIT_S)
 
-    def solve() -> SearchOutcome:
-        return exact(), None
-
-    def search() -> SearchOutcome:
+    def search(done: Callable[[], bool]) -> NDArray[np.bool_]:
         found = iterated_local_search(
             model,
             start,
             time_limit_s=max(0.1, deadline - time.perf_counter()),
-            seed=options.seed + 1,
-            patience=MERGE_PATIENCE,
+            seed=options.seed + (2 if quick else 1),  # not the path of the search before it
+            patience=QUICK_PATIENCE if quick else MERGE_PATIENCE,
+            busy=lambda: not done(),
             target=target,
+            cool_first=not quick,
+            stop=done,
         )
-        return None, found.opened
+        return found.opened
 
-    def proven(outcome: SearchOutcome) -> bool:
-        return outcome[0] is not None and outcome[0].status is Status.OPTIMAL
+    return run_with_helper(stage, search, deadline, settled)
 
-    (result, _), *children = run_side_by_side(solve, [search], deadline, settled=proven)
-    assert result is not None  # here is the exact stage
-    plans = [plan for _, plan in children if plan is not None]
-    return result, plans[0] if plans else None
+
+def _proven(result: SolveResult) -> bool:
+    """Whether an exact stage proved its plan optimal (a search beside it has nothing to add)."""
+    return result.status is Status.OPTIMAL
 
 
 class LpFirstSolver(Solver):
