@@ -15,7 +15,7 @@ from siting.localsearch import greedy_plan, iterated_local_search, local_search,
 from siting.lpfirst import _beside_a_search, _proven, solve_lp_first
 from siting.presolve import presolve_model
 from siting.results import plan_cost
-from siting.solvers import SolveOptions, SolveResult, Status
+from siting.solvers import SolveOptions, SolveResult, Status, solve_model
 
 
 def _multi(seed: int) -> SitingProblem:
@@ -90,14 +90,60 @@ def test_lpfirst_backend_plugs_into_pipeline(monkeypatch: pytest.MonkeyPatch) ->
         assert ours.objective == pytest.approx(plain.objective)
 
 
-def _stage(status: Status, seconds: float) -> Callable[[], SolveResult]:
+def _stage(status: Status, seconds: float) -> Callable[[Callable[[], bool]], SolveResult]:
     """An exact stage that takes ``seconds`` and ends with ``status`` and no plan."""
 
-    def solve() -> SolveResult:
+    def solve(reached: Callable[[], bool]) -> SolveResult:
         time.sleep(seconds)
         return SolveResult(status, None, None, None, "highs", seconds)
 
     return solve
+
+
+def test_a_search_that_reaches_the_bound_stops_the_stage_beside_it() -> None:
+    """A plan at a bound is optimal: the MIP beside the search need not go on."""
+    if not can_fork():
+        pytest.skip("no fork: nothing runs beside the exact stage")
+    model = build_model(random_pmclp(3, n=120, m=30, p=5))
+    start = greedy_plan(model)
+    assert start is not None
+    optimum = proven_optimum(model)
+
+    def endless_mip(reached: Callable[[], bool]) -> SolveResult:
+        while not reached():  # as HiGHS polls SolveOptions.interrupt
+            time.sleep(0.01)
+        return SolveResult(Status.FEASIBLE, None, None, None, "highs", 0.0)
+
+    started = time.perf_counter()
+    result, plan = _beside_a_search(
+        endless_mip,
+        model,
+        start,
+        SolveOptions(threads=2),
+        started + 60.0,
+        target=optimum - 0.5,
+        settled=_proven,
+    )
+    assert time.perf_counter() - started < 10.0
+    assert result.status is Status.FEASIBLE
+    assert plan is not None and model.objective_of(plan) == pytest.approx(optimum)
+
+
+def test_an_interrupt_stops_highs_with_its_warm_start() -> None:
+    model = build_model(random_pmclp(1, n=400, m=120, p=10))  # not proven in a minute
+    start = greedy_plan(model)
+    assert start is not None
+    started = time.perf_counter()
+    result = solve_model(
+        model,
+        options=SolveOptions(
+            time_limit_s=60, warm_start=start, interrupt=lambda: time.perf_counter() > started + 1
+        ),
+    )
+    assert time.perf_counter() - started < 10.0
+    assert result.status is Status.FEASIBLE  # stopped, so not proven
+    assert result.objective is not None and result.objective >= model.objective_of(start)
+    assert result.bound is not None and result.bound > result.objective
 
 
 def test_a_search_beside_an_unfinished_exact_stage_improves_the_plan() -> None:
@@ -164,7 +210,7 @@ def test_a_search_beside_a_slow_lp_starts_the_later_stages(
     monkeypatch.setattr(lpfirst, "lp_bound", slow_lp)
     started = time.perf_counter()
     bound, plan = _beside_a_search(
-        lambda: lpfirst.lp_bound(model, greedy, time_limit_s=30.0),
+        lambda _: lpfirst.lp_bound(model, greedy, time_limit_s=30.0),
         model,
         greedy,
         SolveOptions(threads=2),
@@ -187,7 +233,7 @@ def test_with_one_thread_the_lp_runs_alone() -> None:
     model = build_model(random_pmclp(3, n=120, m=30, p=5))
     greedy = greedy_plan(model)
     bound, plan = _beside_a_search(
-        lambda: lpfirst.lp_bound(model, greedy, time_limit_s=30.0),
+        lambda _: lpfirst.lp_bound(model, greedy, time_limit_s=30.0),
         model,
         greedy,
         SolveOptions(threads=1),

@@ -98,7 +98,7 @@ def solve_lp_first(
     start = greedy_plan(model)  # None when greedy cannot meet the minimum counts
     lp_limit = max(lp_share * left(), 1.0)
     relaxation, searched_beside = _beside_a_search(
-        lambda: lp_bound(model, start, time_limit_s=lp_limit, threads=options.threads),
+        lambda _: lp_bound(model, start, time_limit_s=lp_limit, threads=options.threads),
         model,
         start,
         options,
@@ -143,6 +143,14 @@ def solve_lp_first(
         return _fallback(model, options, fallback_start, left(), stages, started, volume)
     v, bound, d = relaxation.values, relaxation.value, relaxation.reduced_costs
     integral_objective = bool(np.all(milp.c == np.round(milp.c)))
+
+    def slack(value: float) -> float:
+        """How far below a bound a plan may be and still be proven optimal by it."""
+        return 1.0 - 1e-6 if integral_objective else 1e-9 * max(1.0, abs(value))
+
+    def tightened(upper: float) -> float:
+        """A bound on an integer-valued objective, rounded down (still valid)."""
+        return float(np.floor(upper + 1e-6)) if integral_objective else upper
 
     frac = (v[:n_int] > INTEGRAL_TOL) & (v[:n_int] < 1 - INTEGRAL_TOL)
     if not frac.any():
@@ -212,7 +220,7 @@ def solve_lp_first(
             stages.append(f"local search {inc_value:.0f}")
 
     # Reduced-cost fixing against the incumbent.
-    threshold = inc_value + (1.0 - 1e-6 if integral_objective else 1e-9 * max(1.0, inc_value))
+    threshold = inc_value + slack(inc_value)
     forced = bound - np.abs(d[:n_int])
     fix = forced < threshold
     at_one = d[:n_int] > 0
@@ -228,7 +236,7 @@ def solve_lp_first(
             Status.OPTIMAL,
             values,
             inc_value,
-            max(inc_value, bound),
+            max(inc_value, tightened(bound)),
             "lpfirst",
             time.perf_counter() - started,
             "; ".join(stages),
@@ -262,12 +270,12 @@ def solve_lp_first(
         seed=options.seed,
     )
     final, beside = _beside_a_search(
-        lambda: solve_model(reduced, options=final_options),
+        lambda reached: solve_model(reduced, options=replace(final_options, interrupt=reached)),
         model,
         incumbent,
         options,
         started + limit,
-        target=bound,
+        target=bound - slack(bound),  # a plan this good is optimal: the MIP can stop
         settled=_proven,
     )
     stages.append(f"reduced MIP ({reduced.num_x} cols) {final.status}")
@@ -280,8 +288,8 @@ def solve_lp_first(
         incumbent, inc_value = beside, model.objective_of(beside)
         stages.append(f"search beside it {inc_value:.0f}")
     reduced_bound = final.bound if final.bound is not None else bound
-    full_bound = min(bound, max(reduced_bound, inc_value))
-    proven = final.status is Status.OPTIMAL or full_bound <= inc_value + 1e-9 * max(1, inc_value)
+    full_bound = tightened(min(bound, max(reduced_bound, inc_value)))
+    proven = final.status is Status.OPTIMAL or full_bound < inc_value + slack(inc_value)
     status = Status.OPTIMAL if proven else Status.TIME_LIMIT
     if proven:
         full_bound = max(inc_value, min(full_bound, bound))
@@ -314,11 +322,12 @@ def _fallback(
 
     deadline = time.perf_counter() + max(left, 1.0)
 
-    def exact() -> SolveResult:
+    def exact(reached: Callable[[], bool]) -> SolveResult:
         bound = np.inf if bound_first is None else bound_first()
         left_now = max(deadline - time.perf_counter(), 1.0)
         result = solve_model(
-            model, options=replace(options, time_limit_s=left_now, warm_start=start)
+            model,
+            options=replace(options, time_limit_s=left_now, warm_start=start, interrupt=reached),
         )
         return _capped(result, bound)
 
@@ -368,7 +377,7 @@ def _second_core(
 
 
 def _beside_a_search(
-    stage: Callable[[], T],
+    stage: Callable[[Callable[[], bool]], T],
     model: SitingModel,
     start: NDArray[np.bool_] | None,
     options: SolveOptions,
@@ -382,18 +391,23 @@ def _beside_a_search(
 
     The stage keeps one core busy; the search (:func:`siting.localsearch.iterated_local_search`)
     improves the plan on the other until the stage is done, ``deadline``, or a plan reaches
-    ``target``; past its patience it searches on rather than leave its core idle. ``quick``:
+    ``target``; past its patience it searches on rather than leave its core idle. The stage
+    is called with ``reached()``, True once the search has a plan at ``target`` (a bound:
+    that plan is optimal, so a MIP can stop, see ``SolveOptions.interrupt``). ``quick``:
     a search whose plan starts the later stages (short patience, tightening at once), as
     beside the LP. When ``settled`` says the stage's result needs no plan (a proof), the
     search is stopped at once. Returns the stage's result and the search's plan (None
     without :func:`_second_core`, or when stopped).
     """
+    import multiprocessing
+
     from siting._fork import run_with_helper
     from siting.localsearch import MERGE_PATIENCE, iterated_local_search
 
     if not _second_core(model, start, options):
-        return stage(), None
+        return stage(lambda: False), None
     deadline = min(deadline, time.perf_counter() + NO_LIMIT_S)
+    reached = multiprocessing.get_context("fork").RawValue("b", 0)  # written by the search
 
     def search(done: Callable[[], bool]) -> NDArray[np.bool_]:
         found = iterated_local_search(
@@ -407,9 +421,11 @@ def _beside_a_search(
             cool_first=not quick,
             stop=done,
         )
+        if found.objective >= target:
+            reached.value = 1
         return found.opened
 
-    return run_with_helper(stage, search, deadline, settled)
+    return run_with_helper(lambda: stage(lambda: bool(reached.value)), search, deadline, settled)
 
 
 def _proven(result: SolveResult) -> bool:

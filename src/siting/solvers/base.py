@@ -20,6 +20,8 @@ from numpy.typing import NDArray
 from siting import settings
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from siting.model import SitingModel
     from siting.problem import SitingProblem
 
@@ -70,6 +72,10 @@ class SolveOptions:
         so that even a run stopped early holds a plan at least as good as greedy.
     seed
         Random seed for solvers that take one.
+    interrupt
+        Polled while ``highs`` branches (other backends ignore it): once it returns True the
+        solve stops with its best plan, reported as not proven (e.g. when a search beside it
+        has found a plan at a bound, which proves that plan).
     """
 
     time_limit_s: float | None = settings.TIME_LIMIT_S
@@ -79,6 +85,7 @@ class SolveOptions:
     warm_start: NDArray[np.bool_] | None = None
     heuristic_warm_start: bool = True
     seed: int = 0
+    interrupt: Callable[[], bool] | None = None
 
 
 @dataclass(frozen=True)

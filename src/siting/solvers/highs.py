@@ -10,6 +10,8 @@ import numpy as np
 from siting.solvers.base import SolveOptions, Solver, SolveResult, Status
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from siting.model import MilpArrays, SitingModel
 
 ROWWISE = 2
@@ -47,6 +49,8 @@ class HighsSolver(Solver):
         if options.warm_start is not None and milp.num_cols:
             values = model.values_from_open(options.warm_start)
             h.setSolution(milp.num_cols, np.arange(milp.num_cols, dtype=np.int32), values)
+        if options.interrupt is not None:
+            _interrupt_when(h, options.interrupt)
         h.run()
         return self._result(h, model, time.perf_counter() - started)
 
@@ -110,6 +114,18 @@ def highs_with(
         integrality.astype(np.int32),
     )
     return h
+
+
+def _interrupt_when(h: Any, interrupt: Callable[[], bool]) -> None:
+    """Have HiGHS's branch-and-cut stop, keeping its best plan, once ``interrupt()`` is True."""
+    from highspy import cb
+
+    def poll(kind: Any, message: str, data_out: Any, data_in: Any, user_data: Any) -> None:
+        if interrupt():
+            data_in.user_interrupt = True
+
+    h.setCallback(poll, None)
+    h.startCallback(cb.HighsCallbackType.kCallbackMipInterrupt)
 
 
 def _set_options(h: Any, options: SolveOptions) -> None:
