@@ -60,6 +60,13 @@ QUICK_PATIENCE = 200
 VOLUME_SHARE = 0.2
 """Of the time left when the LP did not finish, for the volume algorithm's bound, which caps
 the bound the fallback MIP reports (its prices would fix almost no column on dense cities)."""
+SEARCH_CYCLE_S = 60.0
+"""Longest single iterated search beside a stage (s); then another starts from the best plan.
+
+A search's acceptance threshold tightens over its time limit, so one as long as a 600 s MIP
+would intensify only near its end: on Máximo's Kings p = 100, whose LP bound equals the
+optimum, such a search found the optimum (proving it) only at the end of the limit, twice. At 60 s
+the `heuristic` backend ends within 0.1 % on all 24 Máximo instances (benchmarks/FINDINGS.md)."""
 NO_LIMIT_S = 86_400.0
 """How long a search beside the LP or the final MIP may run when the solve has no time limit
 (s); it stops on its patience or with the LP long before."""
@@ -410,20 +417,26 @@ def _beside_a_search(
     reached = multiprocessing.get_context("fork").RawValue("b", 0)  # written by the search
 
     def search(done: Callable[[], bool]) -> NDArray[np.bool_]:
-        found = iterated_local_search(
-            model,
-            start,
-            time_limit_s=max(0.1, deadline - time.perf_counter()),
-            seed=options.seed + (2 if quick else 1),  # not the path of the search before it
-            patience=QUICK_PATIENCE if quick else MERGE_PATIENCE,
-            busy=lambda: not done(),
-            target=target,
-            cool_first=not quick,
-            stop=done,
-        )
-        if found.objective >= target:
+        assert start is not None  # _second_core
+        plan, value, cycle = start, model.objective_of(start), 0
+        while value < target and not done() and deadline - time.perf_counter() > 0.1:
+            found = iterated_local_search(  # from the best plan so far, with a fresh seed
+                model,
+                plan,
+                time_limit_s=min(SEARCH_CYCLE_S, deadline - time.perf_counter()),
+                seed=options.seed + (2 if quick else 1) + 3 * cycle,  # none repeats another
+                patience=QUICK_PATIENCE if quick else MERGE_PATIENCE,
+                busy=lambda: not done(),
+                target=target,
+                cool_first=not quick,
+                stop=done,
+            )
+            if found.objective > value:
+                plan, value = found.opened, found.objective
+            cycle += 1
+        if value >= target:
             reached.value = 1
-        return found.opened
+        return plan
 
     return run_with_helper(lambda: stage(lambda: bool(reached.value)), search, deadline, settled)
 
