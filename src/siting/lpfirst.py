@@ -69,7 +69,7 @@ optimum, such a search found the optimum (proving it) only at the end of the lim
 the `heuristic` backend ends within 0.1 % on all 24 Máximo instances (benchmarks/FINDINGS.md)."""
 NO_LIMIT_S = 86_400.0
 """How long a search beside the LP or the final MIP may run when the solve has no time limit
-(s); it stops on its patience or with the LP long before."""
+(s); it stops when that stage returns, long before."""
 
 
 def solve_lp_first(
