@@ -90,10 +90,10 @@ def test_lpfirst_backend_plugs_into_pipeline(monkeypatch: pytest.MonkeyPatch) ->
         assert ours.objective == pytest.approx(plain.objective)
 
 
-def _stage(status: Status, seconds: float) -> Callable[[Callable[[], bool]], SolveResult]:
+def _stage(status: Status, seconds: float) -> Callable[[Callable[[], bool] | None], SolveResult]:
     """An exact stage that takes ``seconds`` and ends with ``status`` and no plan."""
 
-    def solve(reached: Callable[[], bool]) -> SolveResult:
+    def solve(reached: Callable[[], bool] | None) -> SolveResult:
         time.sleep(seconds)
         return SolveResult(status, None, None, None, "highs", seconds)
 
@@ -109,7 +109,8 @@ def test_a_search_that_reaches_the_bound_stops_the_stage_beside_it() -> None:
     assert start is not None
     optimum = proven_optimum(model)
 
-    def endless_mip(reached: Callable[[], bool]) -> SolveResult:
+    def endless_mip(reached: Callable[[], bool] | None) -> SolveResult:
+        assert reached is not None  # a search runs beside it
         while not reached():  # as HiGHS polls SolveOptions.interrupt
             time.sleep(0.01)
         return SolveResult(Status.FEASIBLE, None, None, None, "highs", 0.0)

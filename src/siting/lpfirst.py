@@ -172,7 +172,7 @@ def solve_lp_first(
                 Status.OPTIMAL,
                 values,
                 objective,
-                max(objective, bound),
+                max(objective, tightened(bound)),
                 "lpfirst",
                 time.perf_counter() - started,
                 "; ".join(stages),
@@ -329,7 +329,7 @@ def _fallback(
 
     deadline = time.perf_counter() + max(left, 1.0)
 
-    def exact(reached: Callable[[], bool]) -> SolveResult:
+    def exact(reached: Callable[[], bool] | None) -> SolveResult:
         bound = np.inf if bound_first is None else bound_first()
         left_now = max(deadline - time.perf_counter(), 1.0)
         result = solve_model(
@@ -384,7 +384,7 @@ def _second_core(
 
 
 def _beside_a_search(
-    stage: Callable[[Callable[[], bool]], T],
+    stage: Callable[[Callable[[], bool] | None], T],
     model: SitingModel,
     start: NDArray[np.bool_] | None,
     options: SolveOptions,
@@ -400,7 +400,8 @@ def _beside_a_search(
     improves the plan on the other until the stage is done, ``deadline``, or a plan reaches
     ``target``; past its patience it searches on rather than leave its core idle. The stage
     is called with ``reached()``, True once the search has a plan at ``target`` (a bound:
-    that plan is optimal, so a MIP can stop, see ``SolveOptions.interrupt``). ``quick``:
+    that plan is optimal, so a MIP can stop, see ``SolveOptions.interrupt``), or with None
+    when no search runs beside it. ``quick``:
     a search whose plan starts the later stages (short patience, tightening at once), as
     beside the LP. When ``settled`` says the stage's result needs no plan (a proof), the
     search is stopped at once. Returns the stage's result and the search's plan (None
@@ -412,7 +413,7 @@ def _beside_a_search(
     from siting.localsearch import MERGE_PATIENCE, iterated_local_search
 
     if not _second_core(model, start, options):
-        return stage(lambda: False), None
+        return stage(None), None
     deadline = min(deadline, time.perf_counter() + NO_LIMIT_S)
     reached = multiprocessing.get_context("fork").RawValue("b", 0)  # written by the search
 
