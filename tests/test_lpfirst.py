@@ -6,15 +6,13 @@ import multiprocessing
 import time
 from collections.abc import Callable
 
-import numpy as np
 import pytest
-from numpy.typing import NDArray
 
 from conftest import proven_optimum, random_multi_service, random_pmclp
 from siting import SitingProblem, build_model, lpfirst
 from siting._fork import can_fork
 from siting.localsearch import greedy_plan, iterated_local_search, local_search, merge_search
-from siting.lpfirst import _beside_a_search, _proven, _Search, solve_lp_first
+from siting.lpfirst import _beside_a_search, _proven, solve_lp_first
 from siting.presolve import presolve_model
 from siting.results import plan_cost
 from siting.solvers import SolveOptions, SolveResult, Status, solve_model
@@ -111,9 +109,9 @@ def test_a_search_that_reaches_the_bound_stops_the_stage_beside_it() -> None:
     assert start is not None
     optimum = proven_optimum(model)
 
-    def endless_mip(search: _Search | None) -> SolveResult:
-        assert search is not None  # a search runs beside it
-        while not search.reached():  # as HiGHS polls SolveOptions.interrupt
+    def endless_mip(reached: Callable[[], bool] | None) -> SolveResult:
+        assert reached is not None  # a search runs beside it
+        while not reached():  # as HiGHS polls SolveOptions.interrupt
             time.sleep(0.01)
         return SolveResult(Status.FEASIBLE, None, None, None, "highs", 0.0)
 
@@ -130,60 +128,6 @@ def test_a_search_that_reaches_the_bound_stops_the_stage_beside_it() -> None:
     assert time.perf_counter() - started < 10.0
     assert result.status is Status.FEASIBLE
     assert plan is not None and model.objective_of(plan) == pytest.approx(optimum)
-
-
-def test_the_search_hands_each_better_plan_to_the_stage_beside_it() -> None:
-    """As it finds them, so that the MIP prunes against the best plan known."""
-    if not can_fork():
-        pytest.skip("no fork: nothing runs beside the exact stage")
-    model = build_model(random_pmclp(3, n=120, m=30, p=5))
-    start = greedy_plan(model)
-    assert start is not None
-    optimum = proven_optimum(model)
-
-    def watching_mip(search: _Search | None) -> list[float]:
-        assert search is not None
-        seen: list[float] = []
-        while max(seen, default=-np.inf) < optimum - 0.5 and time.perf_counter() < started + 20:
-            plan = search.latest()  # as HiGHS polls SolveOptions.offered_plan
-            if plan is not None:
-                assert model.satisfies(model.values_from_open(plan))
-                seen.append(model.objective_of(plan))
-            time.sleep(0.001)
-        return seen
-
-    started = time.perf_counter()
-    seen, _ = _beside_a_search(
-        watching_mip, model, start, SolveOptions(threads=2), started + 60.0, target=optimum + 1
-    )
-    assert seen[-1] == pytest.approx(optimum)
-    assert optimum > model.objective_of(start)
-    assert seen == sorted(seen)  # each plan handed over once, better than the last
-
-
-def test_highs_adopts_an_offered_plan_and_refuses_an_infeasible_one() -> None:
-    model = build_model(random_pmclp(1, n=400, m=120, p=10))  # not proven in a minute
-    start = greedy_plan(model)
-    assert start is not None
-    better = iterated_local_search(model, start, time_limit_s=2.0).opened
-    assert model.objective_of(better) > model.objective_of(start)
-    too_many = better.copy()
-    too_many[~better[:, 0].astype(bool), 0] = True  # every site open: above p
-
-    def offered(plans: list[NDArray[np.bool_]]) -> Callable[[], NDArray[np.bool_] | None]:
-        return lambda: plans.pop() if plans else None
-
-    def solve(plans: list[NDArray[np.bool_]]) -> SolveResult:
-        options = SolveOptions(time_limit_s=1.0, warm_start=start, offered_plan=offered(plans))
-        return solve_model(model, options=options)
-
-    taken = solve([better])
-    assert taken.objective is not None
-    assert taken.objective >= model.objective_of(better)
-    refused = solve([too_many])
-    assert refused.values is not None and model.satisfies(refused.values)
-    assert refused.objective is not None
-    assert refused.objective < model.objective_of(too_many)
 
 
 def test_an_interrupt_stops_highs_with_its_warm_start() -> None:

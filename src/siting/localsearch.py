@@ -508,7 +508,6 @@ def iterated_local_search(
     target: float = np.inf,
     cool_first: bool = True,
     stop: Callable[[], bool] = lambda: False,
-    improved: Callable[[NDArray[np.bool_]], None] | None = None,
 ) -> LocalSearchResult:
     """Adaptive iterated local search; the best plan wins.
 
@@ -526,8 +525,7 @@ def iterated_local_search(
     as many as it took to find the best plan, unless ``busy()`` says that work beside it goes
     on (then it searches on rather than leave its core idle). It also stops once ``stop()``
     says so (read between rounds and between the passes of its first descent), e.g. when the
-    work it ran beside is done. ``improved`` is called with each better (m, K) plan as it is
-    found, starting with the first descent's, e.g. to hand it to an exact solve beside it.
+    work it ran beside is done.
     """
     if not searchable(model):
         return _unsearchable(model, start)
@@ -539,8 +537,6 @@ def iterated_local_search(
     state = _State(model, plan[model.x_site, model.x_service], seed=seed)
     moves = _descend(state, deadline, 100_000, stop)
     best_open, best_value = state.open.copy(), state.objective()
-    if improved is not None:
-        improved(_opened(model, best_open))
     reference = best_open.copy()
     size = int(reference.sum())
     if size == 0:
@@ -568,8 +564,6 @@ def iterated_local_search(
         if value > best_value + EPS * max(1.0, abs(best_value)):
             best_open, best_value = state.open.copy(), value
             last_improvement = restarts
-            if improved is not None:
-                improved(_opened(model, best_open))
         if threshold.accept(value):
             reference = state.open.copy()
         else:
@@ -918,16 +912,12 @@ def _descend(
     return moves
 
 
-def _opened(model: SitingModel, open_columns: NDArray[np.bool_]) -> NDArray[np.bool_]:
-    """The (m, K) plan of a mask over the outlet columns."""
-    opened = np.zeros((model.problem.num_sites, len(model.problem.services)), dtype=bool)
-    opened[model.x_site[open_columns], model.x_service[open_columns]] = True
-    return opened
-
-
 def _result(state: _State, moves: int, restarts: int, started: float) -> LocalSearchResult:
+    model = state.model
+    opened = np.zeros((model.problem.num_sites, len(model.problem.services)), dtype=bool)
+    opened[model.x_site[state.open], model.x_service[state.open]] = True
     return LocalSearchResult(
-        opened=_opened(state.model, state.open),
+        opened=opened,
         objective=state.objective(),
         columns=np.flatnonzero(state.open),
         iterations=moves,

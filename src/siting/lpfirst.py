@@ -34,7 +34,7 @@ objective, bound and a ``message`` that records each stage.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING, ClassVar, TypeVar
 
 import numpy as np
@@ -277,7 +277,7 @@ def solve_lp_first(
         seed=options.seed,
     )
     final, beside = _beside_a_search(
-        lambda search: solve_model(reduced, options=_with_search(final_options, search)),
+        lambda reached: solve_model(reduced, options=replace(final_options, interrupt=reached)),
         model,
         incumbent,
         options,
@@ -329,11 +329,13 @@ def _fallback(
 
     deadline = time.perf_counter() + max(left, 1.0)
 
-    def exact(search: _Search | None) -> SolveResult:
+    def exact(reached: Callable[[], bool] | None) -> SolveResult:
         bound = np.inf if bound_first is None else bound_first()
         left_now = max(deadline - time.perf_counter(), 1.0)
-        own = replace(options, time_limit_s=left_now, warm_start=start)
-        result = solve_model(model, options=_with_search(own, search))
+        result = solve_model(
+            model,
+            options=replace(options, time_limit_s=left_now, warm_start=start, interrupt=reached),
+        )
         return _capped(result, bound)
 
     result, searched = _beside_a_search(exact, model, start, options, deadline, settled=_proven)
@@ -381,25 +383,8 @@ def _second_core(
     )
 
 
-@dataclass(frozen=True)
-class _Search:
-    """What a stage sees of the search beside it (shared memory, read from this process)."""
-
-    reached: Callable[[], bool]
-    """True once the search has a plan at its target (a bound: that plan is optimal)."""
-    latest: Callable[[], NDArray[np.bool_] | None]
-    """The search's best (m, K) plan when it has improved since the last call, else None."""
-
-
-def _with_search(options: SolveOptions, search: _Search | None) -> SolveOptions:
-    """An exact stage's options: stop once the search reaches the bound, take its better plans."""
-    if search is None:
-        return options
-    return replace(options, interrupt=search.reached, offered_plan=search.latest)
-
-
 def _beside_a_search(
-    stage: Callable[[_Search | None], T],
+    stage: Callable[[Callable[[], bool] | None], T],
     model: SitingModel,
     start: NDArray[np.bool_] | None,
     options: SolveOptions,
@@ -414,11 +399,9 @@ def _beside_a_search(
     The stage keeps one core busy; the search (:func:`siting.localsearch.iterated_local_search`)
     improves the plan on the other until the stage is done, ``deadline``, or a plan reaches
     ``target``; past its patience it searches on rather than leave its core idle. The stage
-    is called with a :class:`_Search`, whose ``reached()`` turns True once the search has a
-    plan at ``target`` (a bound: that plan is optimal, so a MIP can stop, see
-    ``SolveOptions.interrupt``) and whose ``latest()`` hands over each better plan as the
-    search finds it (``SolveOptions.offered_plan``), or with None when no search runs beside
-    it. ``quick``:
+    is called with ``reached()``, True once the search has a plan at ``target`` (a bound:
+    that plan is optimal, so a MIP can stop, see ``SolveOptions.interrupt``), or with None
+    when no search runs beside it. ``quick``:
     a search whose plan starts the later stages (short patience, tightening at once), as
     beside the LP. When ``settled`` says the stage's result needs no plan (a proof), the
     search is stopped at once. Returns the stage's result and the search's plan (None
@@ -432,27 +415,7 @@ def _beside_a_search(
     if not _second_core(model, start, options):
         return stage(None), None
     deadline = min(deadline, time.perf_counter() + NO_LIMIT_S)
-    context = multiprocessing.get_context("fork")
-    reached = context.RawValue("b", 0)  # written by the search
-    shape = (model.problem.num_sites, len(model.problem.services))
-    shared = context.RawArray("b", shape[0] * shape[1])  # the search's best plan
-    written = context.RawValue("q", 0)  # plans written, twice each: odd while one is written
-    read = [0]
-
-    def publish(plan: NDArray[np.bool_]) -> None:  # in the search's process
-        written.value += 1
-        np.frombuffer(shared, dtype=np.int8)[:] = plan.ravel()
-        written.value += 1
-
-    def latest() -> NDArray[np.bool_] | None:
-        now = written.value
-        if now == read[0] or now % 2:
-            return None
-        plan = np.frombuffer(shared, dtype=np.int8).reshape(shape).astype(bool)
-        if written.value != now:
-            return None  # rewritten while copied: read it at the next call
-        read[0] = now
-        return plan
+    reached = multiprocessing.get_context("fork").RawValue("b", 0)  # written by the search
 
     def search(done: Callable[[], bool]) -> NDArray[np.bool_]:
         assert start is not None  # _second_core
@@ -468,7 +431,6 @@ def _beside_a_search(
                 target=target,
                 cool_first=not quick,
                 stop=done,
-                improved=publish,
             )
             if found.objective > value:
                 plan, value = found.opened, found.objective
@@ -477,8 +439,7 @@ def _beside_a_search(
             reached.value = 1
         return plan
 
-    beside = _Search(reached=lambda: bool(reached.value), latest=latest)
-    return run_with_helper(lambda: stage(beside), search, deadline, settled)
+    return run_with_helper(lambda: stage(lambda: bool(reached.value)), search, deadline, settled)
 
 
 def _proven(result: SolveResult) -> bool:

@@ -76,11 +76,6 @@ class SolveOptions:
         Polled while ``highs`` branches (other backends ignore it): once it returns True the
         solve stops with its best plan, reported as not proven (e.g. when a search beside it
         has found a plan at a bound, which proves that plan).
-    offered_plan
-        Polled while ``highs`` branches (other backends ignore it): an (m, K) boolean plan found
-        elsewhere since the last call (e.g. by a search beside the solve), or None. A plan that
-        is feasible for the model becomes HiGHS's incumbent if it is better, so the tree prunes
-        against it at once.
     """
 
     time_limit_s: float | None = settings.TIME_LIMIT_S
@@ -91,7 +86,6 @@ class SolveOptions:
     heuristic_warm_start: bool = True
     seed: int = 0
     interrupt: Callable[[], bool] | None = None
-    offered_plan: Callable[[], NDArray[np.bool_] | None] | None = None
 
 
 @dataclass(frozen=True)

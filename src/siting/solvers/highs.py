@@ -10,6 +10,8 @@ import numpy as np
 from siting.solvers.base import SolveOptions, Solver, SolveResult, Status
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from siting.model import MilpArrays, SitingModel
 
 ROWWISE = 2
@@ -47,7 +49,8 @@ class HighsSolver(Solver):
         if options.warm_start is not None and milp.num_cols:
             values = model.values_from_open(options.warm_start)
             h.setSolution(milp.num_cols, np.arange(milp.num_cols, dtype=np.int32), values)
-        _listen(h, model, options)
+        if options.interrupt is not None:
+            _interrupt_when(h, options.interrupt)
         h.run()
         return self._result(h, model, time.perf_counter() - started)
 
@@ -113,37 +116,16 @@ def highs_with(
     return h
 
 
-def _listen(h: Any, model: SitingModel, options: SolveOptions) -> None:
-    """Have HiGHS's branch-and-cut poll ``options.interrupt`` and ``options.offered_plan``.
-
-    Once ``interrupt()`` is True the solve stops, keeping its best plan. A plan from
-    ``offered_plan()`` is handed over as a user solution when every outlet it opens is a column
-    of ``model`` and it meets every row and bound (a search beside a reduced model may find
-    plans outside it); HiGHS adopts it if it is better than its incumbent.
-    """
+def _interrupt_when(h: Any, interrupt: Callable[[], bool]) -> None:
+    """Have HiGHS's branch-and-cut stop, keeping its best plan, once ``interrupt()`` is True."""
     from highspy import cb
 
-    interrupt, offered = options.interrupt, options.offered_plan
-    if interrupt is None and offered is None:
-        return
-    kinds = cb.HighsCallbackType
-
     def poll(kind: Any, message: str, data_out: Any, data_in: Any, user_data: Any) -> None:
-        if kind == kinds.kCallbackMipInterrupt and interrupt is not None and interrupt():
+        if interrupt():
             data_in.user_interrupt = True
-        elif kind == kinds.kCallbackMipUserSolution and offered is not None:
-            plan = offered()
-            if plan is None:
-                return
-            values = model.values_from_open(plan)
-            if np.array_equal(model.open_matrix(values), plan) and model.satisfies(values):
-                data_in.setSolution(values)
 
     h.setCallback(poll, None)
-    if interrupt is not None:
-        h.startCallback(kinds.kCallbackMipInterrupt)
-    if offered is not None:
-        h.startCallback(kinds.kCallbackMipUserSolution)
+    h.startCallback(cb.HighsCallbackType.kCallbackMipInterrupt)
 
 
 def _set_options(h: Any, options: SolveOptions) -> None:
