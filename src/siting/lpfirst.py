@@ -401,7 +401,7 @@ def _beside_a_search(
     ``target``; past its patience it searches on rather than leave its core idle. The stage
     is called with ``reached()``, True once the search has a plan at ``target`` (a bound:
     that plan is optimal, so a MIP can stop, see ``SolveOptions.interrupt``), or with None
-    when no search runs beside it. ``quick``:
+    when no search runs beside it or it has no target to reach. ``quick``:
     a search whose plan starts the later stages (short patience, tightening at once), as
     beside the LP. When ``settled`` says the stage's result needs no plan (a proof), the
     search is stopped at once. Returns the stage's result and the search's plan (None
@@ -439,7 +439,8 @@ def _beside_a_search(
             reached.value = 1
         return plan
 
-    return run_with_helper(lambda: stage(lambda: bool(reached.value)), search, deadline, settled)
+    watch = None if np.isinf(target) else lambda: bool(reached.value)  # else never True
+    return run_with_helper(lambda: stage(watch), search, deadline, settled)
 
 
 def _proven(result: SolveResult) -> bool:
